@@ -1,0 +1,147 @@
+// TypeScript shapes of the wire messages; each mirrors the JSON Schema of the same name in schemas/messages.ts.
+import type { MeterRole } from './eip712.ts';
+
+export type Address = `0x${string}`;
+export type Hex = `0x${string}`;
+
+export interface PhaseTelemetry {
+  voltageV?: number;
+  currentA?: number;
+  powerW?: number;
+}
+
+/** The fields covered by the EIP-712 `MeterReading` signature. Energy in Wh, power in W (+ import, − export). */
+export interface MeterReading {
+  meter: Address;
+  seq: number;
+  timestamp: number;
+  importWh: number;
+  exportWh: number;
+  powerW: number;
+  flags: number;
+}
+
+export interface SignedMeterReading extends MeterReading {
+  signature: Hex;
+  phases?: PhaseTelemetry[];
+}
+
+export interface ReadingBatch {
+  readings: SignedMeterReading[];
+}
+
+/** Result of a `readings` ack: how many were new, how many were already stored (idempotent resend). */
+export interface ReadingBatchResult {
+  accepted: number;
+  duplicates: number;
+  lastSeq: number;
+}
+
+export interface BridgeHello {
+  meter: Address;
+  challenge: Hex;
+  signature: Hex;
+  agent?: string;
+  outboxDepth?: number;
+}
+
+export interface BridgeStatus {
+  meter: Address;
+  outboxDepth?: number;
+  droppedReadings?: number;
+  badTelegrams?: number;
+  sourceState?: 'ok' | 'degraded' | 'offline';
+  message?: string;
+}
+
+export interface Dispatch {
+  meter: Address;
+  slot: number;
+  slotEnd: number;
+  on: boolean;
+  reason?: string;
+}
+
+export interface ParticipantRegistration {
+  address: Address;
+  name: string;
+  signature: Hex;
+}
+
+export interface MeterRegistration {
+  meter: Address;
+  owner: Address;
+  role: MeterRole;
+  capacityW: number;
+  nonce: number;
+  label?: string;
+  signature: Hex;
+}
+
+export type OrderSide = 'bid' | 'ask';
+export type TimeInForce = 'gtc' | 'ioc';
+
+/** An order as it travels: price is a decimal string of token base units per kWh. */
+export interface OrderSubmission {
+  participant: Address;
+  market: string;
+  slot: number;
+  side: OrderSide;
+  price: string;
+  quantityWh: number;
+  timeInForce: TimeInForce;
+  nonce: number;
+  expiry: number;
+  signature: Hex;
+}
+
+export interface OrderCancel {
+  orderId: string;
+}
+
+export interface MarketSubscribe {
+  market: string;
+  slot?: number;
+}
+
+export interface LivePower {
+  meter: Address;
+  owner: Address;
+  name: string;
+  role: string;
+  powerW: number;
+  importWh: number;
+  exportWh: number;
+  timestamp: number;
+  seq: number;
+  verified: boolean;
+}
+
+export interface BookLevel {
+  price: string;
+  quantityWh: number;
+  orders: number;
+}
+
+export interface BookSnapshot {
+  market: string;
+  slot: number;
+  seq: number;
+  bids: BookLevel[];
+  asks: BookLevel[];
+  indicative?: { price: string | null; volumeWh: number };
+}
+
+export interface TradeMessage {
+  id: string;
+  market: string;
+  slot: number;
+  seq: number;
+  buyOrder: string;
+  sellOrder: string;
+  buyer: Address;
+  seller: Address;
+  price: string;
+  quantityWh: number;
+  time: number;
+}
