@@ -1,27 +1,25 @@
 // Compiles the wire schemas once with ajv (draft 2020-12) and turns ajv errors into field-level wire errors.
-import Ajv2020Module from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { wireSchemas } from './schemas/messages.ts';
 import { ErrorCode, type FieldError, type WireError } from './errors.ts';
 
-// ajv ships CommonJS; under NodeNext the class sits on `.default`.
-const Ajv2020 = (Ajv2020Module as unknown as { default: typeof Ajv2020Module }).default ?? Ajv2020Module;
-
 export const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
 for (const schema of wireSchemas) ajv.addSchema(schema);
 
-export type SchemaName = (typeof wireSchemas)[number]['$id'] extends `${string}/${infer N}.json` ? N : never;
+export type SchemaName =
+  | 'SignedMeterReading' | 'ReadingBatch' | 'BridgeHello' | 'BridgeStatus' | 'Dispatch'
+  | 'ParticipantRegistration' | 'MeterRegistration' | 'OrderSubmission' | 'OrderCancel'
+  | 'MarketSubscribe' | 'LivePower' | 'BookSnapshot' | 'Trade' | (string & {});
 
 const cache = new Map<string, ValidateFunction>();
 export function validatorFor(name: SchemaName): ValidateFunction {
-  let fn = cache.get(name);
-  if (!fn) {
-    const found = ajv.getSchema(`https://gridmesh.dev/schemas/${name}.json`);
-    if (!found) throw new Error(`no wire schema named ${name}`);
-    fn = found;
-    cache.set(name, fn);
-  }
-  return fn;
+  const cached = cache.get(name);
+  if (cached) return cached;
+  const found = ajv.getSchema(`https://gridmesh.dev/schemas/${name}.json`);
+  if (!found) throw new Error(`no wire schema named ${name}`);
+  cache.set(name, found);
+  return found;
 }
 
 /** Maps ajv errors to `{ field, message }` with the JSON pointer of the offending field. */

@@ -1,0 +1,94 @@
+// REST routes of the thin server: health, participants, meters with their latest reading, readings by time range.
+import { Router, type Request } from 'express';
+import { ErrorCode, type Address, type MeterRegistration, type ParticipantRegistration } from '@gridmesh/contracts-abi';
+import type { Registry } from '../registry/registry.ts';
+import type { Store } from '../store/index.ts';
+import type { LiveState } from '../realtime/live-state.ts';
+import { HttpError } from './errors.ts';
+import { validateBody } from './validate-body.ts';
+
+export interface RouteDeps {
+  store: Store;
+  registry: Registry;
+  live: LiveState;
+  chainId: number;
+  startedAt: number;
+  now: () => number;
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+function addressParam(req: Request, name: string): Address {
+  const value = String(req.params[name] ?? '');
+  if (!ADDRESS.test(value)) throw HttpError.badRequest(`${name} must be an address (0x + 40 hex)`, [{ field: `/params/${name}`, message: 'must be an address' }]);
+  return value.toLowerCase() as Address;
+}
+
+function intQuery(req: Request, name: string, fallback: number | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const raw = req.query[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw) || n < min || n > max) {
+    throw HttpError.badRequest(`query ${name} must be an integer in [${min}, ${max}]`, [{ field: `/query/${name}`, message: `must be an integer in [${min}, ${max}]` }]);
+  }
+  return n;
+}
+
+export function apiRoutes(deps: RouteDeps): Router {
+  const r = Router();
+
+  r.get('/health', (_req, res) => {
+    res.json({ ok: true, chainId: deps.chainId, store: deps.store.kind, uptimeS: Math.round((deps.now() - deps.startedAt) / 1000) });
+  });
+
+  r.post('/participants', validateBody('ParticipantRegistration'), async (req, res) => {
+    const outcome = await deps.registry.registerParticipant(req.body as ParticipantRegistration);
+    if (!outcome.ok) throw HttpError.fromWire(outcome.status, outcome.error);
+    res.status(outcome.created ? 201 : 200).json(outcome.record);
+  });
+
+  r.get('/participants', async (_req, res) => {
+    res.json(await deps.store.participants.list());
+  });
+
+  r.post('/meters', validateBody('MeterRegistration'), async (req, res) => {
+    const outcome = await deps.registry.bindMeter(req.body as MeterRegistration);
+    if (!outcome.ok) throw HttpError.fromWire(outcome.status, outcome.error);
+    res.status(outcome.created ? 201 : 200).json(outcome.record);
+  });
+
+  r.get('/meters', async (_req, res) => {
+    const meters = await deps.store.meters.list();
+    res.json(
+      meters.map((m) => {
+        const live = deps.live.get(m.meter);
+        const home = deps.registry.home(m.meter);
+        const link = deps.live.link(m.meter);
+        return {
+          meter: m.meter, owner: m.owner, ownerName: home?.name ?? null, role: m.role, capacityW: m.capacityW, label: m.label,
+          latest: live
+            ? { seq: live.seq, timestamp: live.timestamp, importWh: live.importWh, exportWh: live.exportWh, powerW: live.powerW, signatureVerified: live.verified, ageMs: deps.now() - live.timestamp }
+            : null,
+          link: link ? { online: link.online, since: link.since, outboxDepth: link.outboxDepth, sourceState: link.sourceState } : null,
+        };
+      }),
+    );
+  });
+
+  r.get('/meters/:meter', async (req, res) => {
+    const meter = await deps.store.meters.get(addressParam(req, 'meter'));
+    if (!meter) throw new HttpError(404, { code: ErrorCode.NOT_FOUND, message: 'meter not registered' });
+    res.json(meter);
+  });
+
+  r.get('/meters/:meter/readings', async (req, res) => {
+    const meter = addressParam(req, 'meter');
+    if (!(await deps.store.meters.get(meter))) throw new HttpError(404, { code: ErrorCode.NOT_FOUND, message: 'meter not registered' });
+    const from = intQuery(req, 'from', 0);
+    const to = intQuery(req, 'to', Number.MAX_SAFE_INTEGER);
+    const limit = intQuery(req, 'limit', 1000, 1, 10_000);
+    res.json(await deps.store.readings.range(meter, { from, to, limit }));
+  });
+
+  return r;
+}

@@ -1,0 +1,115 @@
+// Ingests signed reading batches: schema → known meter → signature → monotonic seq/counters → commit → ack result.
+import { ErrorCode, validate, type Address, type ReadingBatch, type SignedMeterReading, type WireError } from '@gridmesh/contracts-abi';
+import type { Store, StoredReading } from '../store/index.ts';
+import { ReadingVerifier } from './reading-verifier.ts';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  lastSeq: number;
+  /** The readings newly committed by this batch (for live broadcast). */
+  committed: StoredReading[];
+  error?: WireError;
+}
+
+interface MeterCursor {
+  seq: number;
+  importWh: number;
+  exportWh: number;
+  timestamp: number;
+}
+
+/**
+ * One ingestion pipeline per server. Batches of one meter are processed strictly one after another
+ * (a per-meter promise chain), so the monotonic checks see every earlier commit even on async stores.
+ */
+export class ReadingIngest {
+  private readonly verifier: ReadingVerifier;
+  private readonly cursors = new Map<string, MeterCursor>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: Store, chainId: number, private readonly now: () => number = Date.now) {
+    this.verifier = new ReadingVerifier(chainId);
+  }
+
+  /** Validates the envelope, then processes the batch in order; readings before a refused one stay committed. */
+  async ingest(batch: unknown, authenticatedMeter?: Address): Promise<IngestResult> {
+    const checked = validate<ReadingBatch>('ReadingBatch', batch);
+    if (!checked.ok) return { accepted: 0, duplicates: 0, lastSeq: -1, committed: [], error: checked.error };
+    const readings = checked.value.readings;
+    const meter = readings[0].meter.toLowerCase();
+    const foreign = readings.findIndex((r) => r.meter.toLowerCase() !== meter || (authenticatedMeter && r.meter.toLowerCase() !== authenticatedMeter.toLowerCase()));
+    if (foreign >= 0) {
+      return {
+        accepted: 0, duplicates: 0, lastSeq: -1, committed: [],
+        error: { code: ErrorCode.FORBIDDEN, message: 'a batch carries readings of one meter: the one this connection authenticated', index: foreign },
+      };
+    }
+    const previous = this.queues.get(meter) ?? Promise.resolve();
+    const run = previous.then(() => this.ingestOneMeter(meter as Address, readings));
+    this.queues.set(meter, run.catch(() => undefined));
+    return run;
+  }
+
+  private async cursor(meter: Address): Promise<MeterCursor | null> {
+    const cached = this.cursors.get(meter);
+    if (cached) return cached;
+    const latest = await this.store.readings.latest(meter);
+    if (!latest) return null;
+    const c = { seq: latest.seq, importWh: latest.importWh, exportWh: latest.exportWh, timestamp: latest.timestamp };
+    this.cursors.set(meter, c);
+    return c;
+  }
+
+  private async ingestOneMeter(meter: Address, readings: SignedMeterReading[]): Promise<IngestResult> {
+    const registered = await this.store.meters.get(meter);
+    if (!registered) {
+      return { accepted: 0, duplicates: 0, lastSeq: -1, committed: [], error: { code: ErrorCode.UNKNOWN_METER, message: `meter ${meter} is not registered`, index: 0 } };
+    }
+    let cursor = await this.cursor(meter);
+    // Readings at or below the stored cursor are either identical resends (duplicates) or replays.
+    const old = cursor ? readings.filter((r) => r.seq <= cursor!.seq).map((r) => r.seq) : [];
+    const stored = old.length ? new Map((await this.store.readings.getBySeq(meter, old)).map((r) => [r.seq, r])) : new Map<number, StoredReading>();
+
+    const fresh: StoredReading[] = [];
+    let duplicates = 0;
+    let error: WireError | undefined;
+    const receivedAt = this.now();
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i];
+      const verdict = this.verifier.verify(r, r.signature);
+      if (verdict !== 'ok') {
+        error = { code: ErrorCode.BAD_SIGNATURE, message: verdict === 'wrong-signer' ? `reading seq ${r.seq} is not signed by meter ${meter}` : `reading seq ${r.seq} has a malformed signature`, index: i };
+        break;
+      }
+      const last = fresh.length ? fresh[fresh.length - 1] : cursor;
+      if (last && r.seq <= last.seq) {
+        const existing = stored.get(r.seq);
+        if (existing && existing.signature.toLowerCase() === r.signature.toLowerCase()) {
+          duplicates++;
+          continue;
+        }
+        error = { code: ErrorCode.REPLAYED_SEQ, message: `seq ${r.seq} was already used (last stored seq ${last.seq})`, index: i };
+        break;
+      }
+      if (last && (r.importWh < last.importWh || r.exportWh < last.exportWh)) {
+        error = { code: ErrorCode.COUNTER_DECREASED, message: `cumulative counters of seq ${r.seq} fall below seq ${last.seq} (importWh ${r.importWh} < ${last.importWh} or exportWh ${r.exportWh} < ${last.exportWh})`, index: i };
+        break;
+      }
+      fresh.push({
+        meter, seq: r.seq, timestamp: r.timestamp, importWh: r.importWh, exportWh: r.exportWh, powerW: r.powerW,
+        flags: r.flags, signature: r.signature, phases: r.phases ?? null, receivedAt,
+      });
+    }
+    let accepted = 0;
+    if (fresh.length) {
+      const { inserted, existing } = await this.store.readings.insertMany(fresh);
+      accepted = inserted;
+      duplicates += existing;
+      const tail = fresh[fresh.length - 1];
+      cursor = { seq: tail.seq, importWh: tail.importWh, exportWh: tail.exportWh, timestamp: tail.timestamp };
+      this.cursors.set(meter, cursor);
+    }
+    return { accepted, duplicates, lastSeq: cursor?.seq ?? -1, committed: fresh, ...(error ? { error } : {}) };
+  }
+}

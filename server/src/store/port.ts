@@ -1,0 +1,76 @@
+// The store port: everything the server persists goes through this interface (SQLite or MongoDB adapter).
+import type { Address, Hex, MeterRole, PhaseTelemetry } from '@gridmesh/contracts-abi';
+
+export interface ParticipantRecord {
+  address: Address;
+  name: string;
+  createdAt: number;
+}
+
+export interface MeterRecord {
+  meter: Address;
+  owner: Address;
+  role: MeterRole;
+  capacityW: number;
+  label: string | null;
+  /** Binding nonce and the owner's EIP-712 `MeterBinding` signature, kept as proof. */
+  nonce: number;
+  bindingSignature: Hex;
+  createdAt: number;
+}
+
+/** A verified reading as stored; the signature is kept so anyone can re-verify it later. */
+export interface StoredReading {
+  meter: Address;
+  seq: number;
+  timestamp: number;
+  importWh: number;
+  exportWh: number;
+  powerW: number;
+  flags: number;
+  signature: Hex;
+  phases: PhaseTelemetry[] | null;
+  receivedAt: number;
+}
+
+export interface ReadingRange {
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+export interface ParticipantRepo {
+  /** Creates or renames a participant; returns the stored record. */
+  upsert(p: ParticipantRecord): Promise<ParticipantRecord>;
+  get(address: Address): Promise<ParticipantRecord | null>;
+  list(): Promise<ParticipantRecord[]>;
+}
+
+export interface MeterRepo {
+  /** Binds a meter to an owner. A meter already bound to another owner is a conflict. */
+  bind(m: MeterRecord): Promise<{ created: boolean; conflict: boolean; record: MeterRecord }>;
+  get(meter: Address): Promise<MeterRecord | null>;
+  list(): Promise<MeterRecord[]>;
+}
+
+export interface ReadingRepo {
+  /**
+   * Commits readings (already verified and checked for order by the caller) atomically.
+   * Idempotent on (meter, seq): a row that already exists is left untouched and counted in `existing`.
+   */
+  insertMany(readings: StoredReading[]): Promise<{ inserted: number; existing: number }>;
+  /** The readings of `meter` with the given seqs (for telling an identical resend from a replay). */
+  getBySeq(meter: Address, seqs: number[]): Promise<StoredReading[]>;
+  latest(meter: Address): Promise<StoredReading | null>;
+  /** Readings with from ≤ timestamp < to, oldest first. */
+  range(meter: Address, range: ReadingRange): Promise<StoredReading[]>;
+  count(meter?: Address): Promise<number>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  readonly participants: ParticipantRepo;
+  readonly meters: MeterRepo;
+  readonly readings: ReadingRepo;
+  close(): Promise<void>;
+}
