@@ -1,0 +1,153 @@
+// One contract suite for the store port, run against SQLite always and against MongoDB when MONGODB_URI is set.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { Address, Hex } from '@gridmesh/contracts-abi';
+import { openSqliteStore } from '../../server/src/store/sqlite.ts';
+import type { Store, StoredReading } from '../../server/src/store/index.ts';
+
+interface Target {
+  /** Opens the store; the same target opened again must see what was committed before. */
+  open(): Promise<Store>;
+  /** Removes everything the target created. */
+  destroy(): Promise<void>;
+}
+
+const addr = (n: number) => ('0x' + n.toString(16).padStart(40, '0')) as Address;
+const sig = (n: number) => ('0x' + n.toString(16).padStart(130, '0')) as Hex;
+const reading = (meter: Address, seq: number, over: Partial<StoredReading> = {}): StoredReading => ({
+  meter, seq, timestamp: 1_700_000_000_000 + seq * 1000, importWh: seq * 10, exportWh: seq * 3, powerW: seq % 2 ? -250 : 400,
+  flags: 0, signature: sig(seq + 1), phases: null, receivedAt: 1_700_000_000_000 + seq * 1000 + 5, ...over,
+});
+
+function storeContract(name: string, target: () => Target | null, skipReason: string) {
+  describe(`store contract (${name})`, function () {
+    let t: Target;
+    let store: Store;
+
+    before(function () {
+      const made = target();
+      if (!made) {
+        console.log(`      skipped: store contract (${name}) — ${skipReason}`);
+        this.skip();
+      }
+      t = made!;
+    });
+    beforeEach(async () => {
+      store = await t.open();
+    });
+    afterEach(async () => {
+      await store?.close();
+    });
+    after(async () => {
+      await t?.destroy();
+    });
+
+    it('upserts participants by address (case-insensitive) and renames them', async () => {
+      const a = '0xAbCdEf0000000000000000000000000000000001' as Address;
+      await store.participants.upsert({ address: a, name: 'Home 1', createdAt: 1 });
+      await store.participants.upsert({ address: a.toLowerCase() as Address, name: 'Home One', createdAt: 2 });
+      const got = await store.participants.get(a);
+      assert.equal(got?.name, 'Home One');
+      assert.equal(got?.address, a.toLowerCase());
+      assert.equal(got?.createdAt, 1, 'createdAt is kept from the first registration');
+      assert.equal((await store.participants.list()).filter((p) => p.address === a.toLowerCase()).length, 1);
+    });
+
+    it('binds a meter to one owner; another owner is a conflict; the same owner may rebind', async () => {
+      const meter = addr(0x5001);
+      const first = await store.meters.bind({ meter, owner: addr(1), role: 'grid', capacityW: 5000, label: null, nonce: 1, bindingSignature: sig(1), createdAt: 10 });
+      assert.equal(first.created, true);
+      const other = await store.meters.bind({ meter, owner: addr(2), role: 'grid', capacityW: 5000, label: null, nonce: 2, bindingSignature: sig(2), createdAt: 11 });
+      assert.equal(other.conflict, true);
+      assert.equal(other.record.owner, addr(1));
+      const again = await store.meters.bind({ meter, owner: addr(1), role: 'pv', capacityW: 6000, label: 'roof', nonce: 3, bindingSignature: sig(3), createdAt: 12 });
+      assert.deepEqual([again.created, again.conflict, again.record.role, again.record.capacityW, again.record.label], [false, false, 'pv', 6000, 'roof']);
+      assert.equal((await store.meters.get(meter.toUpperCase().replace('0X', '0x') as Address))?.nonce, 3);
+    });
+
+    it('stores readings idempotently on (meter, seq): a resend changes nothing', async () => {
+      const meter = addr(0x6001);
+      const batch = [1, 2, 3].map((s) => reading(meter, s));
+      assert.deepEqual(await store.readings.insertMany(batch), { inserted: 3, existing: 0 });
+      const changed = batch.map((r) => ({ ...r, powerW: 9999, signature: sig(99) }));
+      assert.deepEqual(await store.readings.insertMany([...changed, reading(meter, 4)]), { inserted: 1, existing: 3 });
+      assert.equal(await store.readings.count(meter), 4);
+      const [two] = await store.readings.getBySeq(meter, [2]);
+      assert.equal(two.powerW, batch[1].powerW, 'the first stored version wins');
+      assert.equal((await store.readings.latest(meter))?.seq, 4);
+    });
+
+    it('answers time ranges oldest first, with from inclusive and to exclusive, and limits', async () => {
+      const meter = addr(0x7001);
+      await store.readings.insertMany([5, 1, 3, 2, 4].map((s) => reading(meter, s, { phases: [{ voltageV: 230.1 }] })));
+      const all = await store.readings.range(meter, {});
+      assert.deepEqual(all.map((r) => r.seq), [1, 2, 3, 4, 5]);
+      assert.deepEqual(all[0].phases, [{ voltageV: 230.1 }]);
+      const mid = await store.readings.range(meter, { from: reading(meter, 2).timestamp, to: reading(meter, 4).timestamp });
+      assert.deepEqual(mid.map((r) => r.seq), [2, 3]);
+      assert.equal((await store.readings.range(meter, { limit: 2 })).length, 2);
+    });
+
+    it('keeps what was committed across a reopen', async () => {
+      const meter = addr(0x8001);
+      await store.readings.insertMany([reading(meter, 1)]);
+      await store.close();
+      store = await t.open();
+      assert.equal((await store.readings.latest(meter))?.signature, sig(2));
+    });
+
+    it('property: after any sequence of batches with resends, each (meter, seq) is stored exactly once', async () => {
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.array(fc.nat({ max: 30 }), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 6 }), async (batches) => {
+          const meter = addr(0x9000 + ++round);
+          const seen = new Set<number>();
+          for (const seqs of batches) {
+            const unique = [...new Set(seqs)];
+            const before = seen.size;
+            const res = await store.readings.insertMany(unique.map((s) => reading(meter, s)));
+            unique.forEach((s) => seen.add(s));
+            assert.equal(res.inserted, seen.size - before);
+            assert.equal(res.inserted + res.existing, unique.length);
+          }
+          assert.equal(await store.readings.count(meter), seen.size);
+        }),
+        { numRuns: 25 },
+      );
+    });
+  });
+}
+
+storeContract(
+  'SQLite',
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridmesh-store-'));
+    return { open: async () => openSqliteStore(join(dir, 'store.db')), destroy: async () => rmSync(dir, { recursive: true, force: true }) };
+  },
+  'never skipped',
+);
+
+storeContract(
+  'MongoDB',
+  () => {
+    const uri = process.env.MONGODB_URI;
+    if (!uri) return null;
+    // Each run uses its own database so parallel runs and reruns never see each other's rows.
+    const dbName = `gridmesh_contract_${process.pid}_${Date.now()}`;
+    const url = new URL(uri);
+    url.pathname = `/${dbName}`;
+    return {
+      open: async () => (await import('../../server/src/store/mongo.ts')).openMongoStore(url.toString()),
+      destroy: async () => {
+        const mongoose = (await import('mongoose')).default;
+        const conn = await mongoose.createConnection(url.toString()).asPromise();
+        await conn.dropDatabase();
+        await conn.close();
+      },
+    };
+  },
+  'MONGODB_URI is not set (no MongoDB server on this machine; set MONGODB_URI to run this suite against a real one)',
+);
