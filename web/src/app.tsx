@@ -28,7 +28,7 @@ export function App() {
           </thead>
           <tbody>
             {homes.map((h) => (
-              <tr key={h.meter} data-meter={h.meter}>
+              <tr key={h.meter} data-meter={h.meter} data-seq={h.seq}>
                 <td>{h.name}</td>
                 <td class={h.powerW < 0 ? 'export' : 'import'} data-testid="power" data-power-w={h.powerW}>
                   {h.powerW < 0 ? `exporting ${fmtW(-h.powerW)}` : `importing ${fmtW(h.powerW)}`}

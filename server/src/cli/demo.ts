@@ -42,6 +42,10 @@ function prepareHome(home: (typeof DEMO_HOMES)[number], serverUrl: string): Prep
     meter = JSON.parse(init.stdout.trim().split('\n').pop()!).meter as Address;
   } else {
     meter = (JSON.parse(readFileSync(join(dir, 'keystore.json'), 'utf8')) as { address: string }).address.replace(/^(0x)?/, '0x') as Address;
+    // The server may listen on another port than last time: point the existing config at it.
+    const text = readFileSync(configPath, 'utf8');
+    const updated = text.replace(/("server"\s*:\s*)"[^"]*"/, `$1${JSON.stringify(serverUrl)}`);
+    if (updated !== text) writeFileSync(configPath, updated);
   }
   // Demo only: the owner's wallet key is kept in plain text so a visitor can act as this home in the dashboard.
   if (!existsSync(ownerPath)) writeFileSync(ownerPath, JSON.stringify({ name: home.name, privateKey: Wallet.createRandom().privateKey }, null, 2), { mode: 0o600 });
