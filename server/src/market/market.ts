@@ -24,7 +24,7 @@ function isTime(t: unknown): t is number { return typeof t === 'number' && Numbe
 function isId(id: unknown): id is string { return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH; }
 function isQuantity(q: unknown): q is number { return typeof q === 'number' && Number.isSafeInteger(q) && q > 0; }
 
-interface SlotState { book: OrderBook; lastIndicative: Indicative | null }
+interface SlotState { book: OrderBook; lastIndicative: Indicative }
 
 export class Market implements FillSink {
   readonly config: Readonly<MarketConfig>;
@@ -255,7 +255,11 @@ export class Market implements FillSink {
     const state = this.slots.get(slot);
     this.closedSlots.add(slot);
     this.slots.delete(slot);
-    if (!state) { out.push({ type: 'closed', slot, time }); return; }
+    if (!state) {
+      if (this.config.mechanism === 'call') out.push({ type: 'cleared', slot, price: null, volumeWh: 0, low: null, high: null, time });
+      out.push({ type: 'closed', slot, time });
+      return;
+    }
     const book = state.book;
     if (this.config.mechanism === 'call') {
       const result = clearCall(book, this.rule, this.config.callRationing);
@@ -300,7 +304,7 @@ export class Market implements FillSink {
 
   private openSlot(slot: number): SlotState {
     const book = this.kind === 'reference' ? new ReferenceOrderBook(slot) : new FastOrderBook(slot, this.config.floor, this.config.tick);
-    const state: SlotState = { book, lastIndicative: null };
+    const state: SlotState = { book, lastIndicative: { price: null, volumeWh: 0, low: null, high: null } };
     this.slots.set(slot, state);
     return state;
   }
@@ -309,7 +313,7 @@ export class Market implements FillSink {
     if (this.config.mechanism !== 'call' || !this.indicativeEvents) return;
     const now = indicative(state.book, this.rule);
     const last = state.lastIndicative;
-    if (last && last.price === now.price && last.volumeWh === now.volumeWh) return;
+    if (last.price === now.price && last.volumeWh === now.volumeWh) return;
     state.lastIndicative = now;
     out.push({ type: 'indicative', slot: state.book.slot, price: now.price, volumeWh: now.volumeWh, time });
   }
