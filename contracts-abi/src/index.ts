@@ -6,3 +6,5 @@ export * from './schemas/messages.ts';
 export * as schemaParts from './schemas/common.ts';
 export * from './validate.ts';
 export * from './reading-hash.ts';
+export * from './contracts.ts';
+export * from './trade-leaf.ts';
