@@ -29,6 +29,8 @@ export interface WireError {
   fields?: FieldError[];
   /** For batch acks: index of the first offending item. */
   index?: number;
+  /** Machine-readable refusal reason (e.g. the market engine's `price_out_of_range`), alongside `code`. */
+  reason?: string;
 }
 
 export interface Ack<T = Record<string, never>> {
