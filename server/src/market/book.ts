@@ -51,7 +51,22 @@ export interface OrderBook {
   /** Every order of a side in priority order (price, then arrival). */
   forEachOrder(side: Side, visit: OrderVisitor): void;
   levels(side: Side, depth: number): BookLevelView[];
+  /** The participant's orders in this book, by arrival. */
   ordersOf(participant: string): OrderView[];
+  /** Would an order of `participant` on `side` at `price` cross one of its own orders on the other side (ignoring `exceptId`)? */
+  crossesOwn(participant: string, side: Side, price: bigint, exceptId: string | null): boolean;
+  /** Drop every order (after gate closure), releasing their ids. */
+  clear(): void;
+}
+
+/**
+ * The books of one market share an order-id index, so the Market finds an order's book with one lookup and ids are
+ * unique across the market's open orders.
+ */
+export interface OrderBookFamily {
+  open(slot: number): OrderBook;
+  /** The book holding open order `id`, or null. */
+  locate(id: string): OrderBook | null;
 }
 
 export type BookKind = 'fast' | 'reference';

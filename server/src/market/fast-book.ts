@@ -1,36 +1,93 @@
-// Fast OrderBook: prices mapped to integer tick indices, levels and orders in typed-array pools with intrusive
-// FIFO lists, sorted arrays of active levels with the best level last; no per-order objects on the matching path.
-import type { FillSink, IncomingOrder, LevelVisitor, MatchOutcome, OrderBook, OrderVisitor } from './book.ts';
+// Fast OrderBook: prices as integer tick indices, orders in one typed-array pool per market with intrusive FIFO lists
+// per level, levels found through a paged tick table and kept in sorted arrays with the best level last; no per-order
+// objects on the matching path.
+import type { FillSink, IncomingOrder, LevelVisitor, MatchOutcome, OrderBook, OrderBookFamily, OrderVisitor } from './book.ts';
 import type { BookLevelView, OrderView, Side } from './types.ts';
 
 const NIL = -1;
 const BID = 0;
 const ASK = 1;
+const PAGE_BITS = 12;
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
 
 function grownI32(a: Int32Array, size: number): Int32Array<ArrayBuffer> { const b = new Int32Array(size); b.set(a); return b; }
 function grownF64(a: Float64Array, size: number): Float64Array<ArrayBuffer> { const b = new Float64Array(size); b.set(a); return b; }
 
+/**
+ * The order pool shared by all fast books of one market: order fields in parallel typed arrays, the market-wide id
+ * index, and participants interned to integers with an intrusive list of their orders.
+ */
+export class FastBookFamily implements OrderBookFamily {
+  cap = 0;
+  qty = new Float64Array(0);
+  seq = new Float64Array(0);
+  level = new Int32Array(0);
+  book = new Int32Array(0);
+  next = new Int32Array(0);
+  prev = new Int32Array(0);
+  part = new Int32Array(0);
+  pNext = new Int32Array(0);
+  pPrev = new Int32Array(0);
+  ids: string[] = [];
+  free = NIL;
+  used = 0;
+  readonly slotOfId = new Map<string, number>();
+  readonly partIndex = new Map<string, number>();
+  readonly partNames: string[] = [];
+  pHead = new Int32Array(16);
+  pTail = new Int32Array(16);
+  readonly books: Array<FastOrderBook | null> = [];
+  private readonly freeBookIndices: number[] = [];
+
+  constructor(readonly floor: bigint, readonly tick: bigint) { this.grow(1024); }
+
+  grow(size: number): void {
+    this.qty = grownF64(this.qty, size);
+    this.seq = grownF64(this.seq, size);
+    this.level = grownI32(this.level, size);
+    this.book = grownI32(this.book, size);
+    this.next = grownI32(this.next, size);
+    this.prev = grownI32(this.prev, size);
+    this.part = grownI32(this.part, size);
+    this.pNext = grownI32(this.pNext, size);
+    this.pPrev = grownI32(this.pPrev, size);
+    this.cap = size;
+  }
+
+  participant(name: string): number {
+    let p = this.partIndex.get(name);
+    if (p === undefined) {
+      p = this.partNames.length;
+      this.partNames.push(name);
+      this.partIndex.set(name, p);
+      if (p >= this.pHead.length) { this.pHead = grownI32(this.pHead, p * 2); this.pTail = grownI32(this.pTail, p * 2); }
+      this.pHead[p] = NIL;
+      this.pTail[p] = NIL;
+    }
+    return p;
+  }
+
+  open(slot: number): FastOrderBook {
+    const index = this.freeBookIndices.length ? (this.freeBookIndices.pop() as number) : this.books.length;
+    const book = new FastOrderBook(slot, this, index);
+    this.books[index] = book;
+    return book;
+  }
+
+  /** Called by a book once it is cleared, so its index can be reused. */
+  release(index: number): void { this.books[index] = null; this.freeBookIndices.push(index); }
+
+  locate(id: string): OrderBook | null {
+    const o = this.slotOfId.get(id);
+    return o === undefined ? null : this.books[this.book[o]];
+  }
+}
+
 export class FastOrderBook implements OrderBook {
-  // Price grid: price = floor + tick·index, kept as doubles (exact below 2^53, which the config enforces).
   private readonly floorN: number;
   private readonly tickN: number;
   private readonly priceOfTick: bigint[] = [];
-
-  // Order pool.
-  private oCap = 0;
-  private oQty = new Float64Array(0);
-  private oSeq = new Float64Array(0);
-  private oLevel = new Int32Array(0);
-  private oNext = new Int32Array(0);
-  private oPrev = new Int32Array(0);
-  private oPart = new Int32Array(0);
-  private oPNext = new Int32Array(0);
-  private oPPrev = new Int32Array(0);
-  private oIds: string[] = [];
-  private oFree = NIL;
-  private oUsed = 0;
   private count = 0;
-  private readonly slotOfId = new Map<string, number>();
 
   // Level pool.
   private lCap = 0;
@@ -42,34 +99,16 @@ export class FastOrderBook implements OrderBook {
   private lCount = new Int32Array(0);
   private lFree = NIL;
   private lUsed = 0;
-  private readonly levelOfTick: [Map<number, number>, Map<number, number>] = [new Map(), new Map()];
+  // tick → level + 1 (0 = none), one paged table per side; pages of 4096 ticks are allocated when first touched.
+  private readonly pages: [Array<Int32Array | undefined>, Array<Int32Array | undefined>] = [[], []];
   // Active levels per side sorted so that the best is last: bids by ascending tick, asks by descending tick.
-  private sorted: [Int32Array, Int32Array] = [new Int32Array(16), new Int32Array(16)];
-  private sortedLen: [number, number] = [0, 0];
+  private readonly sorted: [Int32Array, Int32Array] = [new Int32Array(16), new Int32Array(16)];
+  private readonly sortedLen: [number, number] = [0, 0];
 
-  // Participants interned to small integers, each with an intrusive list of its orders (arrival order).
-  private readonly partIndex = new Map<string, number>();
-  private readonly partNames: string[] = [];
-  private pHead = new Int32Array(16);
-  private pTail = new Int32Array(16);
-
-  constructor(readonly slot: number, floor: bigint, tick: bigint) {
-    this.floorN = Number(floor);
-    this.tickN = Number(tick);
-    this.growOrders(64);
+  constructor(readonly slot: number, private readonly pool: FastBookFamily, private readonly index: number) {
+    this.floorN = Number(pool.floor);
+    this.tickN = Number(pool.tick);
     this.growLevels(32);
-  }
-
-  private growOrders(size: number): void {
-    this.oQty = grownF64(this.oQty, size);
-    this.oSeq = grownF64(this.oSeq, size);
-    this.oLevel = grownI32(this.oLevel, size);
-    this.oNext = grownI32(this.oNext, size);
-    this.oPrev = grownI32(this.oPrev, size);
-    this.oPart = grownI32(this.oPart, size);
-    this.oPNext = grownI32(this.oPNext, size);
-    this.oPPrev = grownI32(this.oPPrev, size);
-    this.oCap = size;
   }
 
   private growLevels(size: number): void {
@@ -90,26 +129,25 @@ export class FastOrderBook implements OrderBook {
     return p;
   }
 
-  private participant(name: string): number {
-    let p = this.partIndex.get(name);
-    if (p === undefined) {
-      p = this.partNames.length;
-      this.partNames.push(name);
-      this.partIndex.set(name, p);
-      if (p >= this.pHead.length) { this.pHead = grownI32(this.pHead, p * 2); this.pTail = grownI32(this.pTail, p * 2); }
-      this.pHead[p] = NIL;
-      this.pTail[p] = NIL;
-    }
-    return p;
+  private levelAt(side: number, t: number): number {
+    const page = this.pages[side][t >>> PAGE_BITS];
+    return page === undefined ? NIL : page[t & PAGE_MASK] - 1;
+  }
+
+  private setLevelAt(side: number, t: number, lv: number): void {
+    let page = this.pages[side][t >>> PAGE_BITS];
+    if (page === undefined) { page = new Int32Array(1 << PAGE_BITS); this.pages[side][t >>> PAGE_BITS] = page; }
+    page[t & PAGE_MASK] = lv + 1;
   }
 
   size(): number { return this.count; }
 
   match(order: IncomingOrder, sink: FillSink): MatchOutcome {
+    const pool = this.pool;
     const side = order.side === 'bid' ? BID : ASK;
     const opp = 1 - side;
     const limit = this.tickOf(order.price);
-    const part = this.participant(order.participant);
+    const part = pool.participant(order.participant);
     let remaining = order.quantityWh;
     let skippedOwn = false;
     const sorted = this.sorted[opp];
@@ -119,17 +157,16 @@ export class FastOrderBook implements OrderBook {
       const t = this.lTick[lv];
       if (side === BID ? t > limit : t < limit) break;
       let o = this.lHead[lv];
-      let price: bigint | null = null;
+      const price = this.price(t);
       while (o !== NIL && remaining > 0) {
-        const next = this.oNext[o];
-        if (this.oPart[o] === part) { skippedOwn = true; o = next; continue; }
-        const available = this.oQty[o];
+        const next = pool.next[o];
+        if (pool.part[o] === part) { skippedOwn = true; o = next; continue; }
+        const available = pool.qty[o];
         const q = remaining < available ? remaining : available;
         remaining -= q;
-        this.oQty[o] = available - q;
+        pool.qty[o] = available - q;
         this.lQty[lv] -= q;
-        if (price === null) price = this.price(t);
-        sink.onFill(this.oIds[o], this.partNames[this.oPart[o]], price, q, available - q);
+        sink.onFill(pool.ids[o], pool.partNames[pool.part[o]], price, q, available - q);
         if (available === q) this.unlinkOrder(o, lv);
         o = next;
       }
@@ -144,58 +181,75 @@ export class FastOrderBook implements OrderBook {
   }
 
   rest(order: IncomingOrder): void {
-    this.insert(order.id, this.participant(order.participant), order.side === 'bid' ? BID : ASK, this.tickOf(order.price), order.quantityWh, order.seq);
+    this.insert(order.id, this.pool.participant(order.participant), order.side === 'bid' ? BID : ASK, this.tickOf(order.price), order.quantityWh, order.seq);
   }
 
   private insert(id: string, part: number, side: number, t: number, quantity: number, seq: number): void {
-    let o = this.oFree;
-    if (o !== NIL) this.oFree = this.oNext[o];
+    const pool = this.pool;
+    let o = pool.free;
+    if (o !== NIL) pool.free = pool.next[o];
     else {
-      if (this.oUsed === this.oCap) this.growOrders(this.oCap * 2);
-      o = this.oUsed++;
+      if (pool.used === pool.cap) pool.grow(pool.cap * 2);
+      o = pool.used++;
     }
-    let lv = this.levelOfTick[side].get(t);
-    if (lv === undefined) lv = this.addLevel(side, t);
-    this.oQty[o] = quantity;
-    this.oSeq[o] = seq;
-    this.oLevel[o] = lv;
-    this.oPart[o] = part;
-    this.oIds[o] = id;
+    let lv = this.levelAt(side, t);
+    if (lv === NIL) lv = this.addLevel(side, t);
+    pool.qty[o] = quantity;
+    pool.seq[o] = seq;
+    pool.level[o] = lv;
+    pool.book[o] = this.index;
+    pool.part[o] = part;
+    pool.ids[o] = id;
     // Append to the level's FIFO.
     const tail = this.lTail[lv];
-    this.oPrev[o] = tail;
-    this.oNext[o] = NIL;
-    if (tail === NIL) this.lHead[lv] = o; else this.oNext[tail] = o;
+    pool.prev[o] = tail;
+    pool.next[o] = NIL;
+    if (tail === NIL) this.lHead[lv] = o; else pool.next[tail] = o;
     this.lTail[lv] = o;
     this.lQty[lv] += quantity;
     this.lCount[lv]++;
     // Append to the participant's list.
-    const ptail = this.pTail[part];
-    this.oPPrev[o] = ptail;
-    this.oPNext[o] = NIL;
-    if (ptail === NIL) this.pHead[part] = o; else this.oPNext[ptail] = o;
-    this.pTail[part] = o;
-    this.slotOfId.set(id, o);
+    const ptail = pool.pTail[part];
+    pool.pPrev[o] = ptail;
+    pool.pNext[o] = NIL;
+    if (ptail === NIL) pool.pHead[part] = o; else pool.pNext[ptail] = o;
+    pool.pTail[part] = o;
+    pool.slotOfId.set(id, o);
     this.count++;
   }
 
   /** Take an order out of its level and participant lists and free its slot (the level is left to the caller). */
   private unlinkOrder(o: number, lv: number): void {
-    const prev = this.oPrev[o];
-    const next = this.oNext[o];
-    if (prev === NIL) this.lHead[lv] = next; else this.oNext[prev] = next;
-    if (next === NIL) this.lTail[lv] = prev; else this.oPrev[next] = prev;
+    const pool = this.pool;
+    const prev = pool.prev[o];
+    const next = pool.next[o];
+    if (prev === NIL) this.lHead[lv] = next; else pool.next[prev] = next;
+    if (next === NIL) this.lTail[lv] = prev; else pool.prev[next] = prev;
     this.lCount[lv]--;
-    const part = this.oPart[o];
-    const pprev = this.oPPrev[o];
-    const pnext = this.oPNext[o];
-    if (pprev === NIL) this.pHead[part] = pnext; else this.oPNext[pprev] = pnext;
-    if (pnext === NIL) this.pTail[part] = pprev; else this.oPPrev[pnext] = pprev;
-    this.slotOfId.delete(this.oIds[o]);
-    this.oIds[o] = '';
-    this.oNext[o] = this.oFree;
-    this.oFree = o;
+    const part = pool.part[o];
+    const pprev = pool.pPrev[o];
+    const pnext = pool.pNext[o];
+    if (pprev === NIL) pool.pHead[part] = pnext; else pool.pNext[pprev] = pnext;
+    if (pnext === NIL) pool.pTail[part] = pprev; else pool.pPrev[pnext] = pprev;
+    pool.slotOfId.delete(pool.ids[o]);
+    pool.ids[o] = '';
+    pool.book[o] = NIL;
+    pool.next[o] = pool.free;
+    pool.free = o;
     this.count--;
+  }
+
+  /** Position of tick t in a side's sorted array (bids ascending, asks descending). */
+  private position(side: number, t: number): number {
+    const arr = this.sorted[side];
+    let lo = 0;
+    let hi = this.sortedLen[side];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const mt = this.lTick[arr[mid]];
+      if (side === BID ? mt < t : mt > t) lo = mid + 1; else hi = mid;
+    }
+    return lo;
   }
 
   private addLevel(side: number, t: number): number {
@@ -211,20 +265,13 @@ export class FastOrderBook implements OrderBook {
     this.lTail[lv] = NIL;
     this.lQty[lv] = 0;
     this.lCount[lv] = 0;
-    this.levelOfTick[side].set(t, lv);
-    // Insert into the sorted active-level array (best last); new levels usually land near the top.
+    this.setLevelAt(side, t, lv);
     let arr = this.sorted[side];
     const len = this.sortedLen[side];
     if (len === arr.length) { arr = grownI32(arr, len * 2); this.sorted[side] = arr; }
-    let lo = 0;
-    let hi = len;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const mt = this.lTick[arr[mid]];
-      if (side === BID ? mt < t : mt > t) lo = mid + 1; else hi = mid;
-    }
-    if (lo < len) arr.copyWithin(lo + 1, lo, len);
-    arr[lo] = lv;
+    const at = this.position(side, t);
+    if (at < len) arr.copyWithin(at + 1, at, len);
+    arr[at] = lv;
     this.sortedLen[side] = len + 1;
     return lv;
   }
@@ -235,60 +282,55 @@ export class FastOrderBook implements OrderBook {
     const lv = arr[k];
     if (k < len - 1) arr.copyWithin(k, k + 1, len);
     this.sortedLen[side] = len - 1;
-    this.levelOfTick[side].delete(this.lTick[lv]);
+    this.setLevelAt(side, this.lTick[lv], NIL);
     this.lHead[lv] = this.lFree;
     this.lFree = lv;
   }
 
-  private removeLevel(side: number, lv: number): void {
-    // Binary search by tick: bids ascending, asks descending.
-    const arr = this.sorted[side];
-    const t = this.lTick[lv];
-    let lo = 0;
-    let hi = this.sortedLen[side];
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const mt = this.lTick[arr[mid]];
-      if (side === BID ? mt < t : mt > t) lo = mid + 1; else hi = mid;
-    }
-    this.removeLevelAt(side, lo);
-  }
-
   private view(o: number): OrderView {
-    const lv = this.oLevel[o];
+    const pool = this.pool;
+    const lv = pool.level[o];
     return {
-      id: this.oIds[o],
-      participant: this.partNames[this.oPart[o]],
+      id: pool.ids[o],
+      participant: pool.partNames[pool.part[o]],
       slot: this.slot,
       side: this.lSide[lv] === BID ? 'bid' : 'ask',
       price: this.price(this.lTick[lv]),
-      remainingWh: this.oQty[o],
-      seq: this.oSeq[o],
+      remainingWh: pool.qty[o],
+      seq: pool.seq[o],
     };
   }
 
+  private own(id: string): number {
+    const o = this.pool.slotOfId.get(id);
+    return o !== undefined && this.pool.book[o] === this.index ? o : NIL;
+  }
+
   cancel(id: string): OrderView | null {
-    const o = this.slotOfId.get(id);
-    if (o === undefined) return null;
+    const o = this.own(id);
+    if (o === NIL) return null;
     const v = this.view(o);
-    const lv = this.oLevel[o];
-    this.lQty[lv] -= this.oQty[o];
+    const lv = this.pool.level[o];
+    this.lQty[lv] -= this.pool.qty[o];
     this.unlinkOrder(o, lv);
-    if (this.lCount[lv] === 0) this.removeLevel(this.lSide[lv], lv);
+    if (this.lCount[lv] === 0) {
+      const side = this.lSide[lv];
+      this.removeLevelAt(side, this.position(side, this.lTick[lv]));
+    }
     return v;
   }
 
   reduce(id: string, remainingWh: number): boolean {
-    const o = this.slotOfId.get(id);
-    if (o === undefined || !(remainingWh > 0 && remainingWh < this.oQty[o])) return false;
-    this.lQty[this.oLevel[o]] -= this.oQty[o] - remainingWh;
-    this.oQty[o] = remainingWh;
+    const o = this.own(id);
+    if (o === NIL || !(remainingWh > 0 && remainingWh < this.pool.qty[o])) return false;
+    this.lQty[this.pool.level[o]] -= this.pool.qty[o] - remainingWh;
+    this.pool.qty[o] = remainingWh;
     return true;
   }
 
   get(id: string): OrderView | null {
-    const o = this.slotOfId.get(id);
-    return o === undefined ? null : this.view(o);
+    const o = this.own(id);
+    return o === NIL ? null : this.view(o);
   }
 
   best(side: Side): bigint | null {
@@ -307,13 +349,14 @@ export class FastOrderBook implements OrderBook {
   }
 
   forEachOrder(side: Side, visit: OrderVisitor): void {
+    const pool = this.pool;
     const s = side === 'bid' ? BID : ASK;
     const arr = this.sorted[s];
     for (let k = this.sortedLen[s] - 1; k >= 0; k--) {
       const lv = arr[k];
       const price = this.price(this.lTick[lv]);
-      for (let o = this.lHead[lv]; o !== NIL; o = this.oNext[o]) {
-        if (visit(this.oIds[o], this.partNames[this.oPart[o]], price, this.oQty[o], this.oSeq[o]) === false) return;
+      for (let o = this.lHead[lv]; o !== NIL; o = pool.next[o]) {
+        if (visit(pool.ids[o], pool.partNames[pool.part[o]], price, pool.qty[o], pool.seq[o]) === false) return;
       }
     }
   }
@@ -329,10 +372,39 @@ export class FastOrderBook implements OrderBook {
   }
 
   ordersOf(participant: string): OrderView[] {
-    const p = this.partIndex.get(participant);
+    const pool = this.pool;
+    const p = pool.partIndex.get(participant);
     const out: OrderView[] = [];
     if (p === undefined) return out;
-    for (let o = this.pHead[p]; o !== NIL; o = this.oPNext[o]) out.push(this.view(o));
+    for (let o = pool.pHead[p]; o !== NIL; o = pool.pNext[o]) if (pool.book[o] === this.index) out.push(this.view(o));
     return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  crossesOwn(participant: string, side: Side, price: bigint, exceptId: string | null): boolean {
+    const pool = this.pool;
+    const p = pool.partIndex.get(participant);
+    if (p === undefined) return false;
+    const t = this.tickOf(price);
+    const opp = side === 'bid' ? ASK : BID;
+    for (let o = pool.pHead[p]; o !== NIL; o = pool.pNext[o]) {
+      if (pool.book[o] !== this.index || pool.ids[o] === exceptId) continue;
+      const lv = pool.level[o];
+      if (this.lSide[lv] !== opp) continue;
+      const ot = this.lTick[lv];
+      if (side === 'bid' ? t >= ot : t <= ot) return true;
+    }
+    return false;
+  }
+
+  clear(): void {
+    for (const s of [BID, ASK]) {
+      const arr = this.sorted[s];
+      for (let k = this.sortedLen[s] - 1; k >= 0; k--) {
+        const lv = arr[k];
+        for (let o = this.lHead[lv]; o !== NIL;) { const next = this.pool.next[o]; this.unlinkOrder(o, lv); o = next; }
+        this.removeLevelAt(s, k);
+      }
+    }
+    this.pool.release(this.index);
   }
 }

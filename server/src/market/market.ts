@@ -1,9 +1,9 @@
 // The Market: one book per delivery slot, command validation, slot window and gate closure, risk predicates, events out.
-import type { BookKind, FillSink, IncomingOrder, OrderBook } from './book.ts';
+import type { BookKind, FillSink, IncomingOrder, OrderBook, OrderBookFamily } from './book.ts';
 import { clearCall, indicative, type PriceRule } from './call-auction.ts';
 import { marketConfig, parseK } from './config.ts';
-import { FastOrderBook } from './fast-book.ts';
-import { ReferenceOrderBook } from './reference-book.ts';
+import { FastBookFamily } from './fast-book.ts';
+import { ReferenceBookFamily } from './reference-book.ts';
 import type {
   AmendCommand, BookSnapshotView, CancelCommand, CloseCommand, Indicative, MarketCommand, MarketConfig, MarketEvent,
   OrderView, RejectReason, RiskChecks, RiskContext, SubmitCommand, TickCommand,
@@ -28,14 +28,16 @@ interface SlotState { book: OrderBook; lastIndicative: Indicative }
 
 export class Market implements FillSink {
   readonly config: Readonly<MarketConfig>;
-  private readonly kind: BookKind;
   private readonly risk: RiskChecks | undefined;
   private readonly indicativeEvents: boolean;
   private readonly rule: PriceRule;
+  private readonly floorN: number;
+  private readonly capN: number;
+  private readonly tickN: number;
   private readonly slots = new Map<number, SlotState>();
   private readonly closedSlots = new Set<number>();
-  /** Open order id → its slot book. Ids must be unique among open orders of the market. */
-  private readonly bookOf = new Map<string, OrderBook>();
+  /** The slot books and their shared open-order id index (ids are unique among the market's open orders). */
+  private readonly books: OrderBookFamily;
   private arrivals = 0;
   private trades = 0;
   // Context of the order being matched, read by onFill.
@@ -46,11 +48,14 @@ export class Market implements FillSink {
 
   constructor(config: Partial<MarketConfig>, options: MarketOptions = {}) {
     this.config = Object.freeze(marketConfig(config));
-    this.kind = options.book ?? 'fast';
+    this.books = options.book === 'reference' ? new ReferenceBookFamily() : new FastBookFamily(this.config.floor, this.config.tick);
     this.risk = options.risk;
     this.indicativeEvents = options.indicativeEvents ?? true;
     const k = parseK(this.config.k);
     this.rule = { tick: this.config.tick, kNum: k.num, kDen: k.den };
+    this.floorN = Number(this.config.floor);
+    this.capN = Number(this.config.cap);
+    this.tickN = Number(this.config.tick);
   }
 
   /** Number of trades so far; the next trade gets sequence number tradeSeq + 1. */
@@ -84,8 +89,10 @@ export class Market implements FillSink {
   /** Common price checks; null when the price is admissible. */
   private priceProblem(price: unknown): RejectReason | null {
     if (typeof price !== 'bigint') return 'invalid_price';
-    if (price < this.config.floor || price > this.config.cap) return 'price_out_of_range';
-    if (price % this.config.tick !== 0n) return 'off_tick';
+    // Doubles are exact here: cap ≤ 2^53 − 1, and any larger bigint still converts to something above cap.
+    const p = Number(price);
+    if (p < this.floorN || p > this.capN) return 'price_out_of_range';
+    if ((p - this.floorN) % this.tickN !== 0) return 'off_tick';
     return null;
   }
 
@@ -109,15 +116,6 @@ export class Market implements FillSink {
     return check.call(this.risk, order, ctx);
   }
 
-  /** In a call book a participant may not hold a bid at or above its own ask: the pair could only trade with itself. */
-  private selfCrosses(book: OrderBook, participant: string, side: 'bid' | 'ask', price: bigint, exceptId: string | null): boolean {
-    for (const o of book.ordersOf(participant)) {
-      if (o.side === side || o.id === exceptId) continue;
-      if (side === 'bid' ? price >= o.price : price <= o.price) return true;
-    }
-    return false;
-  }
-
   private submit(c: SubmitCommand, out: MarketEvent[]): void {
     const time = c.time;
     if (!isId(c.id)) return this.reject(out, 'submit', c.id, 'invalid_id', time);
@@ -130,11 +128,11 @@ export class Market implements FillSink {
     if (!isTime(c.slot) || c.slot % this.config.slotMs !== 0) return this.reject(out, 'submit', c.id, 'invalid_slot', time);
     const tif = c.tif ?? 'gtc';
     if ((tif !== 'gtc' && tif !== 'ioc') || (tif === 'ioc' && this.config.mechanism === 'call')) return this.reject(out, 'submit', c.id, 'invalid_tif', time);
-    if (this.bookOf.has(c.id)) return this.reject(out, 'submit', c.id, 'duplicate_id', time);
+    if (this.books.locate(c.id) !== null) return this.reject(out, 'submit', c.id, 'duplicate_id', time);
     const windowProblem = this.windowProblem(c.slot, time);
     if (windowProblem) return this.reject(out, 'submit', c.id, windowProblem, time);
     const existing = this.slots.get(c.slot);
-    if (this.config.mechanism === 'call' && existing && this.selfCrosses(existing.book, c.participant, c.side, c.price, null)) {
+    if (this.config.mechanism === 'call' && existing && existing.book.crossesOwn(c.participant, c.side, c.price, null)) {
       return this.reject(out, 'submit', c.id, 'self_cross', time);
     }
     if (this.risk) {
@@ -151,7 +149,6 @@ export class Market implements FillSink {
   private enter(state: SlotState, order: IncomingOrder, time: number, out: MarketEvent[]): void {
     if (this.config.mechanism === 'call') {
       state.book.rest(order);
-      this.bookOf.set(order.id, state.book);
       this.reportIndicative(state, time, out);
       return;
     }
@@ -160,15 +157,13 @@ export class Market implements FillSink {
     this.now = time;
     const outcome = state.book.match(order, this);
     this.taker = null;
-    if (outcome.result === 'rested') this.bookOf.set(order.id, state.book);
-    else if (outcome.result !== 'filled') {
+    if (outcome.result === 'ioc' || outcome.result === 'self_trade') {
       out.push({ type: 'cancelled', id: order.id, slot: state.book.slot, remainingWh: outcome.remainingWh, cause: outcome.result, time });
     }
   }
 
   /** FillSink: one execution of the current taker against a resting order, at the resting price. */
   onFill(makerId: string, makerParticipant: string, price: bigint, quantityWh: number, makerRemainingWh: number): void {
-    if (makerRemainingWh === 0) this.bookOf.delete(makerId);
     const taker = this.taker as IncomingOrder;
     const takerBuys = taker.side === 'bid';
     this.out.push({
@@ -188,10 +183,9 @@ export class Market implements FillSink {
   private cancel(c: CancelCommand, out: MarketEvent[]): void {
     if (!isId(c.id)) return this.reject(out, 'cancel', c.id, 'invalid_id', c.time);
     if (!isTime(c.time)) return this.reject(out, 'cancel', c.id, 'invalid_time', c.time);
-    const book = this.bookOf.get(c.id);
+    const book = this.books.locate(c.id);
     if (!book) return this.reject(out, 'cancel', c.id, 'unknown_order', c.time);
     const view = book.cancel(c.id) as OrderView;
-    this.bookOf.delete(c.id);
     out.push({ type: 'cancelled', id: c.id, slot: book.slot, remainingWh: view.remainingWh, cause: 'user', time: c.time });
     const state = this.slots.get(book.slot) as SlotState;
     this.reportIndicative(state, c.time, out);
@@ -207,7 +201,7 @@ export class Market implements FillSink {
       if (priceProblem) return this.reject(out, 'amend', c.id, priceProblem, time);
     }
     if (c.quantityWh !== undefined && !isQuantity(c.quantityWh)) return this.reject(out, 'amend', c.id, 'invalid_quantity', time);
-    const book = this.bookOf.get(c.id);
+    const book = this.books.locate(c.id);
     if (!book) return this.reject(out, 'amend', c.id, 'unknown_order', time);
     const old = book.get(c.id) as OrderView;
     const windowProblem = this.windowProblem(old.slot, time);
@@ -223,7 +217,7 @@ export class Market implements FillSink {
       this.reportIndicative(state, time, out);
       return;
     }
-    if (this.config.mechanism === 'call' && this.selfCrosses(book, old.participant, old.side, price, c.id)) {
+    if (this.config.mechanism === 'call' && book.crossesOwn(old.participant, old.side, price, c.id)) {
       return this.reject(out, 'amend', c.id, 'self_cross', time);
     }
     if (this.risk) {
@@ -232,7 +226,6 @@ export class Market implements FillSink {
     }
     // Any other change loses priority: the order leaves the book and re-enters as the newest arrival (and may trade).
     book.cancel(c.id);
-    this.bookOf.delete(c.id);
     out.push({ type: 'amended', id: c.id, slot: old.slot, price, quantityWh, priorityKept: false, time });
     this.enter(state, { id: c.id, participant: old.participant, side: old.side, price, quantityWh, seq: ++this.arrivals, ioc: false }, time, out);
   }
@@ -269,17 +262,16 @@ export class Market implements FillSink {
         for (let x = 0; x < side.ids.length; x++) {
           const left = side.remainingWh[x] - side.acceptedWh[x];
           if (left > 0) out.push({ type: 'expired', id: side.ids[x], slot, remainingWh: left, time });
-          this.bookOf.delete(side.ids[x]);
         }
       }
     } else {
       for (const side of ['bid', 'ask'] as const) {
         book.forEachOrder(side, (id, _participant, _price, remainingWh) => {
           out.push({ type: 'expired', id, slot, remainingWh, time });
-          this.bookOf.delete(id);
         });
       }
     }
+    book.clear();
     out.push({ type: 'closed', slot, time });
   }
 
@@ -303,7 +295,7 @@ export class Market implements FillSink {
   }
 
   private openSlot(slot: number): SlotState {
-    const book = this.kind === 'reference' ? new ReferenceOrderBook(slot) : new FastOrderBook(slot, this.config.floor, this.config.tick);
+    const book = this.books.open(slot);
     const state: SlotState = { book, lastIndicative: { price: null, volumeWh: 0, low: null, high: null } };
     this.slots.set(slot, state);
     return state;
@@ -342,7 +334,7 @@ export class Market implements FillSink {
 
   /** One open order, or null. */
   order(id: string): OrderView | null {
-    const book = this.bookOf.get(id);
+    const book = this.books.locate(id);
     return book ? book.get(id) : null;
   }
 

@@ -1,5 +1,5 @@
 // Reference OrderBook: sorted arrays of plain orders, written to be obviously correct; the fast book is tested against it.
-import type { FillSink, IncomingOrder, LevelVisitor, MatchOutcome, OrderBook, OrderVisitor } from './book.ts';
+import type { FillSink, IncomingOrder, LevelVisitor, MatchOutcome, OrderBook, OrderBookFamily, OrderVisitor } from './book.ts';
 import type { BookLevelView, OrderView, Side } from './types.ts';
 
 interface RestingOrder { id: string; participant: string; side: Side; price: bigint; remainingWh: number; seq: number }
@@ -13,7 +13,8 @@ function before(side: Side, a: RestingOrder, b: RestingOrder): boolean {
 export class ReferenceOrderBook implements OrderBook {
   private readonly bids: RestingOrder[] = [];
   private readonly asks: RestingOrder[] = [];
-  constructor(readonly slot: number) {}
+  /** `index` is the market-wide id → book map this book keeps up to date. */
+  constructor(readonly slot: number, private readonly index: Map<string, ReferenceOrderBook> = new Map()) {}
 
   size(): number { return this.bids.length + this.asks.length; }
 
@@ -36,7 +37,7 @@ export class ReferenceOrderBook implements OrderBook {
       remaining -= q;
       maker.remainingWh -= q;
       sink.onFill(maker.id, maker.participant, maker.price, q, maker.remainingWh);
-      if (maker.remainingWh === 0) opposite.splice(i, 1); else i++;
+      if (maker.remainingWh === 0) { opposite.splice(i, 1); this.index.delete(maker.id); } else i++;
     }
     if (remaining === 0) return { remainingWh: 0, result: 'filled' };
     if (order.ioc) return { remainingWh: remaining, result: 'ioc' };
@@ -51,6 +52,7 @@ export class ReferenceOrderBook implements OrderBook {
     let i = 0;
     while (i < list.length && before(order.side, list[i], resting)) i++;
     list.splice(i, 0, resting);
+    this.index.set(order.id, this);
   }
 
   private find(id: string): { list: RestingOrder[]; index: number } | null {
@@ -65,6 +67,7 @@ export class ReferenceOrderBook implements OrderBook {
     const at = this.find(id);
     if (!at) return null;
     const [o] = at.list.splice(at.index, 1);
+    this.index.delete(id);
     return this.view(o);
   }
 
@@ -116,4 +119,22 @@ export class ReferenceOrderBook implements OrderBook {
   ordersOf(participant: string): OrderView[] {
     return [...this.bids, ...this.asks].filter((o) => o.participant === participant).sort((a, b) => a.seq - b.seq).map((o) => this.view(o));
   }
+
+  crossesOwn(participant: string, side: Side, price: bigint, exceptId: string | null): boolean {
+    const opposite = side === 'bid' ? this.asks : this.bids;
+    return opposite.some((o) => o.participant === participant && o.id !== exceptId && (side === 'bid' ? price >= o.price : price <= o.price));
+  }
+
+  clear(): void {
+    for (const o of [...this.bids, ...this.asks]) this.index.delete(o.id);
+    this.bids.length = 0;
+    this.asks.length = 0;
+  }
+}
+
+/** Reference books sharing one id index. */
+export class ReferenceBookFamily implements OrderBookFamily {
+  private readonly index = new Map<string, ReferenceOrderBook>();
+  open(slot: number): OrderBook { return new ReferenceOrderBook(slot, this.index); }
+  locate(id: string): OrderBook | null { return this.index.get(id) ?? null; }
 }

@@ -2,6 +2,8 @@
 import mongoose, { Schema, type Connection } from 'mongoose';
 import type { Address, Hex, MeterRole, PhaseTelemetry } from '@gridmesh/contracts-abi';
 import type { MeterRecord, ParticipantRecord, Store, StoredReading } from './port.ts';
+import { mongoSettlementRepo } from './settlement-mongo.ts';
+import { mongoRulesRepo } from './rules-mongo.ts';
 
 const key = (a: string) => a.toLowerCase();
 
@@ -48,9 +50,12 @@ export async function openMongoStore(uri: string): Promise<Store> {
   const Meters = conn.model<MeterDoc>('Meter', meterSchema, 'meters');
   const Readings = conn.model<ReadingDoc>('Reading', readingSchema, 'readings');
   await Promise.all([Participants.init(), Meters.init(), Readings.init()]);
+  const [settlements, rules] = await Promise.all([mongoSettlementRepo(conn), mongoRulesRepo(conn)]);
 
   return {
     kind: 'mongodb',
+    settlements,
+    rules,
     participants: {
       async upsert(p) {
         const doc = await Participants.findOneAndUpdate(

@@ -1,5 +1,10 @@
 // The store port: everything the server persists goes through this interface (SQLite or MongoDB adapter).
 import type { Address, Hex, MeterRole, PhaseTelemetry } from '@gridmesh/contracts-abi';
+import type { SettlementRepo } from './settlement-repo.ts';
+import type { RulesRepo } from './rules-repo.ts';
+
+export type * from './settlement-repo.ts';
+export type * from './rules-repo.ts';
 
 export interface ParticipantRecord {
   address: Address;
@@ -72,5 +77,9 @@ export interface Store {
   readonly participants: ParticipantRepo;
   readonly meters: MeterRepo;
   readonly readings: ReadingRepo;
+  /** Delivery settlement results per participant per slot and reward accruals (see settlement-repo.ts). */
+  readonly settlements: SettlementRepo;
+  /** Standing trade rules and delegated session keys (see rules-repo.ts). */
+  readonly rules: RulesRepo;
   close(): Promise<void>;
 }

@@ -4,6 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Address, Hex, MeterRole } from '@gridmesh/contracts-abi';
 import type { MeterRecord, ParticipantRecord, ReadingRange, Store, StoredReading } from './port.ts';
+import { sqliteSettlementRepo } from './settlement-sqlite.ts';
+import { sqliteRulesRepo } from './rules-sqlite.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS participants (
@@ -154,6 +156,8 @@ export function openSqliteStore(path: string): Store {
 
   return {
     kind: 'sqlite',
+    settlements: sqliteSettlementRepo(db),
+    rules: sqliteRulesRepo(db),
     participants: {
       async upsert(p) {
         q.upsertParticipant.run({ ...p, address: key(p.address) });
