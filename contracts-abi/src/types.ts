@@ -99,6 +99,25 @@ export interface OrderCancel {
   orderId: string;
 }
 
+/** Amend an open order: omitted price/quantity keep their values; the signature covers the amended order. */
+export interface OrderAmend {
+  orderId?: string;
+  price?: string;
+  quantityWh?: number;
+  nonce: number;
+  expiry: number;
+  signature: Hex;
+}
+
+export interface SignIn {
+  message: string;
+  signature: Hex;
+}
+
+export interface RoomResync {
+  room: string;
+}
+
 export interface MarketSubscribe {
   market: string;
   slot?: number;

@@ -138,6 +138,40 @@ export const orderCancelSchema = {
   properties: { orderId: { type: 'string', minLength: 1, maxLength: 80 } },
 } as const;
 
+/** REST PATCH /api/orders/:id body and /market `order:amend`: a fresh EIP-712 `Order` signature over the amended order. */
+export const orderAmendSchema = {
+  $id: id('OrderAmend'),
+  type: 'object',
+  additionalProperties: false,
+  required: ['nonce', 'expiry', 'signature'],
+  properties: {
+    orderId: { type: 'string', minLength: 1, maxLength: 80 },
+    price: decimal,
+    quantityWh: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+    nonce: uint,
+    expiry: timestampMs,
+    signature,
+  },
+} as const;
+
+/** REST POST /api/auth/verify: an EIP-4361 (Sign-In with Ethereum) message and its personal_sign signature. */
+export const signInSchema = {
+  $id: id('SignIn'),
+  type: 'object',
+  additionalProperties: false,
+  required: ['message', 'signature'],
+  properties: { message: { type: 'string', minLength: 1, maxLength: 4096 }, signature },
+} as const;
+
+/** /market `resync`: ask for a fresh snapshot of one room after a sequence gap. */
+export const roomResyncSchema = {
+  $id: id('RoomResync'),
+  type: 'object',
+  additionalProperties: false,
+  required: ['room'],
+  properties: { room: { type: 'string', minLength: 1, maxLength: 120 } },
+} as const;
+
 /** /market `subscribe`: join a market's room (and a slot's). */
 export const marketSubscribeSchema = {
   $id: id('MarketSubscribe'),
@@ -234,6 +268,9 @@ export const wireSchemas = [
   meterRegistrationSchema,
   orderSubmissionSchema,
   orderCancelSchema,
+  orderAmendSchema,
+  signInSchema,
+  roomResyncSchema,
   marketSubscribeSchema,
   livePowerSchema,
   bookSnapshotSchema,

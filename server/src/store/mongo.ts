@@ -4,6 +4,7 @@ import type { Address, Hex, MeterRole, PhaseTelemetry } from '@gridmesh/contract
 import type { MeterRecord, ParticipantRecord, Store, StoredReading } from './port.ts';
 import { mongoSettlementRepo } from './settlement-mongo.ts';
 import { mongoRulesRepo } from './rules-mongo.ts';
+import { mongoMarketRepo } from './market-mongo.ts';
 
 const key = (a: string) => a.toLowerCase();
 
@@ -51,11 +52,13 @@ export async function openMongoStore(uri: string): Promise<Store> {
   const Readings = conn.model<ReadingDoc>('Reading', readingSchema, 'readings');
   await Promise.all([Participants.init(), Meters.init(), Readings.init()]);
   const [settlements, rules] = await Promise.all([mongoSettlementRepo(conn), mongoRulesRepo(conn)]);
+  const market = await mongoMarketRepo(conn);
 
   return {
     kind: 'mongodb',
     settlements,
     rules,
+    market,
     participants: {
       async upsert(p) {
         const doc = await Participants.findOneAndUpdate(

@@ -5,6 +5,9 @@ import type { RulesRepo } from './rules-repo.ts';
 
 export type * from './settlement-repo.ts';
 export type * from './rules-repo.ts';
+import type { MarketRepo } from './market-port.ts';
+
+export type * from './market-port.ts';
 
 export interface ParticipantRecord {
   address: Address;
@@ -77,6 +80,8 @@ export interface Store {
   readonly participants: ParticipantRepo;
   readonly meters: MeterRepo;
   readonly readings: ReadingRepo;
+  /** Market journal, orders, trades and slot states (see market-port.ts). */
+  readonly market: MarketRepo;
   /** Delivery settlement results per participant per slot and reward accruals (see settlement-repo.ts). */
   readonly settlements: SettlementRepo;
   /** Standing trade rules and delegated session keys (see rules-repo.ts). */

@@ -6,6 +6,7 @@ import type { Address, Hex, MeterRole } from '@gridmesh/contracts-abi';
 import type { MeterRecord, ParticipantRecord, ReadingRange, Store, StoredReading } from './port.ts';
 import { sqliteSettlementRepo } from './settlement-sqlite.ts';
 import { sqliteRulesRepo } from './rules-sqlite.ts';
+import { sqliteMarketRepo } from './market-sqlite.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS participants (
@@ -154,10 +155,13 @@ export function openSqliteStore(path: string): Store {
     return { created: false, conflict: false };
   });
 
+  const market = sqliteMarketRepo(db);
+
   return {
     kind: 'sqlite',
     settlements: sqliteSettlementRepo(db),
     rules: sqliteRulesRepo(db),
+    market,
     participants: {
       async upsert(p) {
         q.upsertParticipant.run({ ...p, address: key(p.address) });

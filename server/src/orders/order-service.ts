@@ -1,0 +1,199 @@
+// Order entry: schema, EIP-712 signature, authorisation, expiry and nonce checks before the engine; answers after commit.
+import { ErrorCode, validate, type Address, type OrderAmend, type OrderSubmission, type WireError } from '@gridmesh/contracts-abi';
+import type { RejectReason } from '../market/index.ts';
+import type { OrderRecord, TradeRecord } from '../store/index.ts';
+import type { Clock } from '../slots/clock.ts';
+import type { MarketRuntime } from './market-runtime.ts';
+import { OrderSigner, type SignedOrderFields } from './order-signature.ts';
+
+/** A refused order command: HTTP status + wire error (the same body goes into a Socket.IO ack). */
+export class OrderError extends Error {
+  constructor(readonly status: number, readonly body: WireError) {
+    super(body.message);
+  }
+}
+
+/** Who is acting: a signed-in participant (REST/socket session) or the trade-rule engine on a participant's behalf. */
+export type OrderActor = { kind: 'session'; address: Address } | { kind: 'rule' };
+
+/** True when `signer` is a session key the participant delegated (EIP-712) and that is valid at `now`. Supplied by the rules module. */
+export type DelegateCheck = (participant: Address, signer: Address, now: number) => boolean;
+
+export interface OrderOutcome {
+  order: OrderRecord;
+  trades: TradeRecord[];
+}
+
+/** Everything a command changed, for broadcasts and metrics. */
+export interface OrderChange {
+  market: string;
+  orders: OrderRecord[];
+  trades: TradeRecord[];
+  slots: import('../store/index.ts').SlotRecord[];
+}
+
+const REASONS: Record<RejectReason, { status: number; field?: string; message: string }> = {
+  invalid_command: { status: 400, message: 'the command is malformed' },
+  invalid_id: { status: 400, field: '/orderId', message: 'order id is invalid' },
+  invalid_side: { status: 400, field: '/side', message: 'side must be bid or ask' },
+  invalid_price: { status: 400, field: '/price', message: 'price is not a valid amount' },
+  off_tick: { status: 400, field: '/price', message: 'price is not on the tick grid' },
+  price_out_of_range: { status: 400, field: '/price', message: 'price lies outside [floor, cap]' },
+  invalid_quantity: { status: 400, field: '/quantityWh', message: 'quantity must be a positive integer of Wh' },
+  invalid_time: { status: 400, message: 'invalid time' },
+  invalid_slot: { status: 400, field: '/slot', message: 'slot is not a slot start of this market' },
+  invalid_tif: { status: 400, field: '/timeInForce', message: 'time in force not allowed in this market' },
+  duplicate_id: { status: 409, field: '/nonce', message: 'an order with this nonce is already open' },
+  unknown_order: { status: 409, field: '/orderId', message: 'the order is no longer open' },
+  slot_not_open: { status: 409, field: '/slot', message: 'trading for this slot has not opened yet' },
+  gate_closed: { status: 409, field: '/slot', message: 'gate closure has passed for this slot' },
+  slot_closed: { status: 409, field: '/slot', message: 'this slot is closed' },
+  self_cross: { status: 409, field: '/price', message: 'the order would cross your own order in this slot' },
+  no_change: { status: 409, message: 'the amendment changes nothing' },
+  insufficient_escrow: { status: 409, field: '/quantityWh', message: 'free escrow does not cover the worst-case cost of this bid' },
+  export_capacity: { status: 409, field: '/quantityWh', message: 'your meters cannot export this much energy in one slot' },
+};
+
+export function rejection(reason: string, message?: string, field?: string, status?: number): OrderError {
+  const known = REASONS[reason as RejectReason];
+  const f = field ?? known?.field;
+  const msg = message ?? known?.message ?? reason;
+  return new OrderError(status ?? known?.status ?? 400, { code: ErrorCode.ORDER_REJECTED, reason, message: msg, ...(f ? { fields: [{ field: f, message: msg }] } : {}) });
+}
+
+const lower = (a: string) => a.toLowerCase() as Address;
+export const orderIdOf = (participant: string, nonce: number) => `${participant.toLowerCase()}-${nonce}`;
+
+export class OrderService {
+  private readonly signer: OrderSigner;
+  private delegateCheck: DelegateCheck = () => false;
+  private readonly listeners: ((change: OrderChange) => void)[] = [];
+
+  constructor(private readonly markets: ReadonlyMap<string, MarketRuntime>, chainId: number, private readonly clock: Clock) {
+    this.signer = new OrderSigner(chainId);
+  }
+
+  /** The rules module registers how to recognise a participant's delegated session keys. */
+  setDelegateCheck(check: DelegateCheck): void { this.delegateCheck = check; }
+  onChange(listener: (change: OrderChange) => void): void { this.listeners.push(listener); }
+
+  private runtime(market: string): MarketRuntime {
+    const rt = this.markets.get(market);
+    if (!rt) throw rejection('unknown_market', `no market named ${JSON.stringify(market)}`, '/market', 400);
+    return rt;
+  }
+
+  /** The signer must be the participant, or a key the participant delegated (rule orders). */
+  private checkSigner(fields: SignedOrderFields, signature: string, now: number): Address {
+    const signer = this.signer.recover(fields, signature);
+    if (!signer) throw new OrderError(400, { code: ErrorCode.BAD_SIGNATURE, message: 'signature is malformed', fields: [{ field: '/signature', message: 'is malformed' }] });
+    const participant = lower(fields.participant);
+    if (signer !== participant && !this.delegateCheck(participant, signer, now)) {
+      throw new OrderError(400, { code: ErrorCode.BAD_SIGNATURE, message: 'the Order signature is not the participant\'s (nor a key it delegated)', fields: [{ field: '/signature', message: 'does not recover to the participant' }] });
+    }
+    return signer;
+  }
+
+  private authorise(actor: OrderActor, participant: Address): void {
+    if (actor.kind === 'session' && lower(actor.address) !== participant) {
+      throw new OrderError(403, { code: ErrorCode.FORBIDDEN, message: 'you may only act for the participant you are signed in as', fields: [{ field: '/participant', message: 'is not the signed-in participant' }] });
+    }
+  }
+
+  private publish(market: string, r: { orders: OrderRecord[]; trades: TradeRecord[]; slots: import('../store/index.ts').SlotRecord[] }): void {
+    const change = { market, orders: r.orders, trades: r.trades, slots: r.slots };
+    for (const l of this.listeners) l(change);
+  }
+
+  async submit(input: unknown, actor: OrderActor, source: OrderRecord['source'] = actor.kind === 'rule' ? 'rule' : 'manual'): Promise<OrderOutcome> {
+    const checked = validate<OrderSubmission>('OrderSubmission', input);
+    if (!checked.ok) throw new OrderError(400, checked.error);
+    const sub = checked.value;
+    const participant = lower(sub.participant);
+    this.authorise(actor, participant);
+    const rt = this.runtime(sub.market);
+    const now = this.clock.now();
+    const { signature, ...fields } = sub;
+    const signer = this.checkSigner(fields, signature, now);
+    if (sub.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
+    return rt.serial(async () => {
+      if (await rtStoreNonceUsed(rt, participant, sub.nonce)) {
+        throw new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${sub.nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });
+      }
+      const id = orderIdOf(participant, sub.nonce);
+      const time = this.clock.now();
+      const result = await rt.execute(
+        { type: 'submit', id, participant, slot: sub.slot, side: sub.side, price: BigInt(sub.price), quantityWh: sub.quantityWh, tif: sub.timeInForce, time },
+        { nonce: sub.nonce, expiry: sub.expiry, signature: sub.signature, signer, source, timeInForce: sub.timeInForce },
+        sub.slot,
+      );
+      if (result.rejected) throw rejection(result.rejected.reason);
+      this.publish(sub.market, result);
+      const order = result.orders.find((o) => o.id === id) as OrderRecord;
+      return { order, trades: result.trades };
+    });
+  }
+
+  async amend(orderId: string, input: unknown, actor: OrderActor): Promise<OrderOutcome> {
+    const checked = validate<OrderAmend>('OrderAmend', input);
+    if (!checked.ok) throw new OrderError(400, checked.error);
+    const body = checked.value;
+    const { rt, order } = await this.findOpen(orderId, actor);
+    const now = this.clock.now();
+    const fields: SignedOrderFields = {
+      participant: order.participant, market: order.market, slot: order.slot, side: order.side, price: body.price ?? order.price,
+      quantityWh: body.quantityWh ?? order.remainingWh, timeInForce: order.timeInForce, nonce: body.nonce, expiry: body.expiry,
+    };
+    const signer = this.checkSigner(fields, body.signature, now);
+    if (body.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
+    return rt.serial(async () => {
+      if (await rtStoreNonceUsed(rt, order.participant, body.nonce)) {
+        throw new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${body.nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });
+      }
+      const command = {
+        type: 'amend' as const, id: orderId, time: this.clock.now(),
+        ...(body.price !== undefined ? { price: BigInt(body.price) } : {}),
+        ...(body.quantityWh !== undefined ? { quantityWh: body.quantityWh } : {}),
+      };
+      const result = await rt.execute(command, { nonce: body.nonce, expiry: body.expiry, signature: body.signature, signer, source: order.source, timeInForce: order.timeInForce }, order.slot);
+      if (result.rejected) throw rejection(result.rejected.reason);
+      this.publish(order.market, result);
+      return { order: result.orders.find((o) => o.id === orderId) ?? order, trades: result.trades };
+    });
+  }
+
+  async cancel(orderId: string, actor: OrderActor): Promise<{ order: OrderRecord }> {
+    const { rt, order } = await this.findOpen(orderId, actor);
+    return rt.serial(async () => {
+      const result = await rt.execute({ type: 'cancel', id: orderId, time: this.clock.now() }, null, order.slot);
+      if (result.rejected) throw rejection(result.rejected.reason);
+      this.publish(order.market, result);
+      return { order: result.orders.find((o) => o.id === orderId) ?? order };
+    });
+  }
+
+  /** An order to change: 404 if unknown, 403 if someone else's, 409 if no longer open. */
+  private async findOpen(orderId: string, actor: OrderActor): Promise<{ rt: MarketRuntime; order: OrderRecord }> {
+    if (typeof orderId !== 'string' || orderId.length === 0 || orderId.length > 80) throw rejection('invalid_id', 'order id is invalid', '/orderId', 400);
+    for (const rt of this.markets.values()) {
+      const open = rt.openOrder(orderId);
+      if (open) {
+        if (actor.kind === 'session' && lower(actor.address) !== open.participant) throw new OrderError(403, { code: ErrorCode.FORBIDDEN, message: 'this order belongs to another participant' });
+        return { rt, order: open };
+      }
+    }
+    const stored = await firstStore(this.markets)?.market.order(orderId);
+    if (!stored) throw new OrderError(404, { code: ErrorCode.NOT_FOUND, message: `no order ${orderId}` });
+    if (actor.kind === 'session' && lower(actor.address) !== stored.participant) throw new OrderError(403, { code: ErrorCode.FORBIDDEN, message: 'this order belongs to another participant' });
+    throw rejection('unknown_order', `the order is ${stored.status}, no longer open`);
+  }
+}
+
+function firstStore(markets: ReadonlyMap<string, MarketRuntime>) {
+  for (const rt of markets.values()) return rt.storeRef;
+  return undefined;
+}
+
+function rtStoreNonceUsed(rt: MarketRuntime, participant: Address, nonce: number): Promise<boolean> {
+  return rt.storeRef.market.nonceUsed(participant, nonce);
+}

@@ -1,0 +1,195 @@
+// SQLite tables of the market port: journal, nonces, orders, trades, slots — one transaction per accepted command.
+import type Database from 'better-sqlite3';
+import type { Address, Hex, OrderSide, TimeInForce } from '@gridmesh/contracts-abi';
+import type { JournalEntry, MarketCommit, MarketRepo, OrderRecord, OrderSource, OrderStatus, SlotRecord, SlotState, TradeRecord } from './market-port.ts';
+
+export const MARKET_SCHEMA = `
+CREATE TABLE IF NOT EXISTS market_journal (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  market TEXT NOT NULL,
+  slot INTEGER NOT NULL,
+  command TEXT NOT NULL,
+  time INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS market_journal_slot ON market_journal(market, slot, seq);
+CREATE TABLE IF NOT EXISTS order_nonces (
+  participant TEXT NOT NULL,
+  nonce INTEGER NOT NULL,
+  PRIMARY KEY (participant, nonce)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS orders (
+  id TEXT PRIMARY KEY,
+  market TEXT NOT NULL,
+  slot INTEGER NOT NULL,
+  participant TEXT NOT NULL,
+  side TEXT NOT NULL,
+  price TEXT NOT NULL,
+  quantity_wh INTEGER NOT NULL,
+  filled_wh INTEGER NOT NULL,
+  remaining_wh INTEGER NOT NULL,
+  tif TEXT NOT NULL,
+  status TEXT NOT NULL,
+  nonce INTEGER NOT NULL,
+  expiry INTEGER NOT NULL,
+  signature TEXT NOT NULL,
+  signer TEXT NOT NULL,
+  source TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_participant ON orders(participant, created_at);
+CREATE INDEX IF NOT EXISTS orders_slot ON orders(market, slot);
+CREATE TABLE IF NOT EXISTS trades (
+  id TEXT PRIMARY KEY,
+  market TEXT NOT NULL,
+  slot INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  buy_order TEXT NOT NULL,
+  sell_order TEXT NOT NULL,
+  buyer TEXT NOT NULL,
+  seller TEXT NOT NULL,
+  price TEXT NOT NULL,
+  quantity_wh INTEGER NOT NULL,
+  time INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trades_slot ON trades(market, slot, seq);
+CREATE INDEX IF NOT EXISTS trades_buyer ON trades(buyer, slot);
+CREATE INDEX IF NOT EXISTS trades_seller ON trades(seller, slot);
+CREATE TABLE IF NOT EXISTS slots (
+  market TEXT NOT NULL,
+  slot INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  state_since INTEGER NOT NULL,
+  trade_count INTEGER NOT NULL,
+  volume_wh INTEGER NOT NULL,
+  turnover TEXT NOT NULL,
+  clearing_price TEXT,
+  settlement TEXT,
+  PRIMARY KEY (market, slot)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS slots_state ON slots(market, state, slot);
+`;
+
+interface OrderRow {
+  id: string; market: string; slot: number; participant: string; side: string; price: string; quantity_wh: number; filled_wh: number;
+  remaining_wh: number; tif: string; status: string; nonce: number; expiry: number; signature: string; signer: string; source: string;
+  created_at: number; updated_at: number;
+}
+interface TradeRow {
+  id: string; market: string; slot: number; seq: number; buy_order: string; sell_order: string; buyer: string; seller: string;
+  price: string; quantity_wh: number; time: number;
+}
+interface SlotRow {
+  market: string; slot: number; state: string; state_since: number; trade_count: number; volume_wh: number; turnover: string;
+  clearing_price: string | null; settlement: string | null;
+}
+
+const key = (a: string) => a.toLowerCase();
+
+const toOrder = (r: OrderRow): OrderRecord => ({
+  id: r.id, market: r.market, slot: r.slot, participant: r.participant as Address, side: r.side as OrderSide, price: r.price,
+  quantityWh: r.quantity_wh, filledWh: r.filled_wh, remainingWh: r.remaining_wh, timeInForce: r.tif as TimeInForce,
+  status: r.status as OrderStatus, nonce: r.nonce, expiry: r.expiry, signature: r.signature as Hex, signer: r.signer as Address,
+  source: r.source as OrderSource, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+const toTrade = (r: TradeRow): TradeRecord => ({
+  id: r.id, market: r.market, slot: r.slot, seq: r.seq, buyOrder: r.buy_order, sellOrder: r.sell_order, buyer: r.buyer as Address,
+  seller: r.seller as Address, price: r.price, quantityWh: r.quantity_wh, time: r.time,
+});
+const toSlot = (r: SlotRow): SlotRecord => ({
+  market: r.market, slot: r.slot, state: r.state as SlotState, stateSince: r.state_since, tradeCount: r.trade_count,
+  volumeWh: r.volume_wh, turnover: r.turnover, clearingPrice: r.clearing_price, settlement: r.settlement ? JSON.parse(r.settlement) : null,
+});
+
+export function sqliteMarketRepo(db: Database.Database): MarketRepo {
+  db.exec(MARKET_SCHEMA);
+  const q = {
+    insertJournal: db.prepare('INSERT INTO market_journal(market,slot,command,time) VALUES (?,?,?,?)'),
+    insertNonce: db.prepare('INSERT INTO order_nonces(participant,nonce) VALUES (?,?)'),
+    nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ?'),
+    upsertOrder: db.prepare(
+      `INSERT INTO orders(id,market,slot,participant,side,price,quantity_wh,filled_wh,remaining_wh,tif,status,nonce,expiry,signature,signer,source,created_at,updated_at)
+       VALUES (@id,@market,@slot,@participant,@side,@price,@quantityWh,@filledWh,@remainingWh,@timeInForce,@status,@nonce,@expiry,@signature,@signer,@source,@createdAt,@updatedAt)
+       ON CONFLICT(id) DO UPDATE SET price=excluded.price, quantity_wh=excluded.quantity_wh, filled_wh=excluded.filled_wh,
+         remaining_wh=excluded.remaining_wh, status=excluded.status, nonce=excluded.nonce, expiry=excluded.expiry,
+         signature=excluded.signature, signer=excluded.signer, updated_at=excluded.updated_at`,
+    ),
+    insertTrade: db.prepare(
+      `INSERT INTO trades(id,market,slot,seq,buy_order,sell_order,buyer,seller,price,quantity_wh,time)
+       VALUES (@id,@market,@slot,@seq,@buyOrder,@sellOrder,@buyer,@seller,@price,@quantityWh,@time)`,
+    ),
+    upsertSlot: db.prepare(
+      `INSERT INTO slots(market,slot,state,state_since,trade_count,volume_wh,turnover,clearing_price,settlement)
+       VALUES (@market,@slot,@state,@stateSince,@tradeCount,@volumeWh,@turnover,@clearingPrice,@settlement)
+       ON CONFLICT(market,slot) DO UPDATE SET state=excluded.state, state_since=excluded.state_since, trade_count=excluded.trade_count,
+         volume_wh=excluded.volume_wh, turnover=excluded.turnover, clearing_price=excluded.clearing_price, settlement=excluded.settlement`,
+    ),
+    getOrder: db.prepare('SELECT * FROM orders WHERE id = ?'),
+    getSlot: db.prepare('SELECT * FROM slots WHERE market = ? AND slot = ?'),
+    slotRange: db.prepare('SELECT * FROM slots WHERE market = ? AND slot >= ? AND slot < ? ORDER BY slot'),
+  };
+  const slotParams = (s: SlotRecord) => ({ ...s, settlement: s.settlement ? JSON.stringify(s.settlement) : null });
+
+  const commit = db.transaction((c: MarketCommit): number => {
+    if (c.nonce) q.insertNonce.run(key(c.nonce.participant), c.nonce.nonce);
+    const seq = Number(q.insertJournal.run(c.entry.market, c.entry.slot, c.entry.command, c.entry.time).lastInsertRowid);
+    for (const o of c.orders) q.upsertOrder.run({ ...o, participant: key(o.participant), signer: key(o.signer) });
+    for (const t of c.trades) q.insertTrade.run({ ...t, buyer: key(t.buyer), seller: key(t.seller) });
+    for (const s of c.slots) q.upsertSlot.run(slotParams(s));
+    return seq;
+  });
+
+  return {
+    async commit(change) {
+      return { seq: commit(change) };
+    },
+    async journal(market, slots) {
+      if (slots.length === 0) return [];
+      const rows = db.prepare(`SELECT seq, market, slot, command, time FROM market_journal WHERE market = ? AND slot IN (${slots.map(() => '?').join(',')}) ORDER BY seq`)
+        .all(market, ...slots) as JournalEntry[];
+      return rows;
+    },
+    async nonceUsed(participant, nonce) {
+      return q.nonceUsed.get(key(participant), nonce) !== undefined;
+    },
+    async order(id) {
+      const row = q.getOrder.get(id) as OrderRow | undefined;
+      return row ? toOrder(row) : null;
+    },
+    async orders(query) {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (query.participant) { where.push('participant = ?'); args.push(key(query.participant)); }
+      if (query.market) { where.push('market = ?'); args.push(query.market); }
+      if (query.slot !== undefined) { where.push('slot = ?'); args.push(query.slot); }
+      if (query.status && query.status !== 'all') { where.push('status = ?'); args.push(query.status); }
+      const sql = `SELECT * FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args, query.limit ?? 500) as OrderRow[]).map(toOrder);
+    },
+    async trades(query) {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (query.market) { where.push('market = ?'); args.push(query.market); }
+      if (query.participant) { where.push('(buyer = ? OR seller = ?)'); args.push(key(query.participant), key(query.participant)); }
+      if (query.from !== undefined) { where.push('slot >= ?'); args.push(query.from); }
+      if (query.to !== undefined) { where.push('slot < ?'); args.push(query.to); }
+      const sql = `SELECT * FROM trades ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY slot, seq LIMIT ?`;
+      return (db.prepare(sql).all(...args, query.limit ?? 10_000) as TradeRow[]).map(toTrade);
+    },
+    async upsertSlot(slot) {
+      q.upsertSlot.run(slotParams(slot));
+    },
+    async slot(market, slot) {
+      const row = q.getSlot.get(market, slot) as SlotRow | undefined;
+      return row ? toSlot(row) : null;
+    },
+    async slots(market, from, to) {
+      return (q.slotRange.all(market, from, to) as SlotRow[]).map(toSlot);
+    },
+    async slotsInState(market, states) {
+      if (states.length === 0) return [];
+      const rows = db.prepare(`SELECT * FROM slots WHERE market = ? AND state IN (${states.map(() => '?').join(',')}) ORDER BY slot`).all(market, ...states) as SlotRow[];
+      return rows.map(toSlot);
+    },
+  };
+}
