@@ -1,47 +1,54 @@
-// The dashboard shell: connection indicator and the neighbourhood's homes with their live power.
-import { useEffect, useState } from 'preact/hooks';
-import { connectLive, type LiveView } from './live.ts';
+// The dashboard shell: navigation (hash routes), the live connection indicator, sign-in, and code-split pages.
+import { lazy, Suspense } from 'preact/compat';
+import { useLive, useRoute, ROUTES, type Route } from './lib/hooks.ts';
+import { FlowsPage } from './pages/flows.tsx';
+import { SessionBar } from './session-bar.tsx';
 
-const fmtW = (w: number) => (Math.abs(w) >= 1000 ? `${(w / 1000).toFixed(2)} kW` : `${w} W`);
-const fmtKWh = (wh: number) => `${(wh / 1000).toFixed(3)} kWh`;
+const TradePage = lazy(() => import('./pages/trade.tsx').then((m) => ({ default: m.TradePage })));
+const HomePage = lazy(() => import('./pages/home.tsx').then((m) => ({ default: m.HomePage })));
+const OperatorPage = lazy(() => import('./pages/operator.tsx').then((m) => ({ default: m.OperatorPage })));
+
+function ConnectionIndicator() {
+  const view = useLive();
+  const text = view.link === 'live' ? 'live' : view.link === 'connecting' ? 'connecting…' : 'reconnecting…';
+  return (
+    <span class={`link link-${view.link}`} role="status" aria-live="polite" data-testid="link-state" data-reconnects={view.reconnects} title={`updates #${view.seq}, reconnects ${view.reconnects}, re-synced ${view.gapResyncs}×`}>
+      <span class="dot" aria-hidden="true" />
+      {text}
+      {view.reconnects > 0 && view.link === 'live' && <span class="sub" data-testid="reconnected"> · reconnected{view.reconnects > 1 ? ` ×${view.reconnects}` : ''}</span>}
+    </span>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  if (route === 'trade') return <TradePage />;
+  if (route === 'home') return <HomePage />;
+  if (route === 'operator') return <OperatorPage />;
+  return <FlowsPage />;
+}
 
 export function App() {
-  const [view, setView] = useState<LiveView>({ link: 'connecting', homes: new Map(), seq: 0 });
-  useEffect(() => {
-    const socket = connectLive(setView);
-    return () => socket.close();
-  }, []);
-  const homes = [...view.homes.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const route = useRoute();
   return (
-    <main>
-      <header>
+    <>
+      <a class="skip" href="#main">Skip to content</a>
+      <header class="top">
         <h1>gridmesh</h1>
-        <span class={`link link-${view.link}`} role="status" aria-live="polite" data-testid="link-state">
-          {view.link === 'live' ? 'live' : view.link === 'connecting' ? 'connecting…' : 'reconnecting…'}
-        </span>
+        <nav aria-label="Pages">
+          {ROUTES.map((r) => (
+            <a key={r.id} href={`#/${r.id}`} aria-current={route === r.id ? 'page' : undefined} data-testid={`nav-${r.id}`}>
+              {r.label}
+            </a>
+          ))}
+        </nav>
+        <ConnectionIndicator />
+        <SessionBar />
       </header>
-      <section aria-labelledby="homes-title">
-        <h2 id="homes-title">Homes</h2>
-        <table class="homes" data-testid="homes">
-          <thead>
-            <tr><th scope="col">Home</th><th scope="col">Power now</th><th scope="col">Imported</th><th scope="col">Exported</th><th scope="col">Reading</th></tr>
-          </thead>
-          <tbody>
-            {homes.map((h) => (
-              <tr key={h.meter} data-meter={h.meter} data-seq={h.seq}>
-                <td>{h.name}</td>
-                <td class={h.powerW < 0 ? 'export' : 'import'} data-testid="power" data-power-w={h.powerW}>
-                  {h.powerW < 0 ? `exporting ${fmtW(-h.powerW)}` : `importing ${fmtW(h.powerW)}`}
-                </td>
-                <td>{fmtKWh(h.importWh)}</td>
-                <td>{fmtKWh(h.exportWh)}</td>
-                <td title={`seq ${h.seq}`}>{h.verified ? '✔ signed' : 'unverified'} · {new Date(h.timestamp).toLocaleTimeString()}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {homes.length === 0 && <p>No readings yet — waiting for the homes' bridges.</p>}
-      </section>
-    </main>
+      <main id="main" tabIndex={-1}>
+        <Suspense fallback={<p class="muted">Loading…</p>}>
+          <Page route={route} />
+        </Suspense>
+      </main>
+    </>
   );
 }

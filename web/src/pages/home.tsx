@@ -1,0 +1,4 @@
+// placeholder
+export function HomePage() {
+  return <p>coming</p>;
+}

@@ -1,0 +1,4 @@
+// placeholder
+export function OperatorPage() {
+  return <p>coming</p>;
+}

@@ -1,0 +1,4 @@
+// placeholder
+export function TradePage() {
+  return <p>coming</p>;
+}
