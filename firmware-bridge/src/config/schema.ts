@@ -25,6 +25,7 @@ const modbusCommon = {
   settleMs: int(0, 5_000, 'pause when the bus switches to another unit id'),
   maxRegisters: int(1, 125, 'largest block read the device accepts'),
   watchdogMs: int(1_000, 3_600_000, 'no successful poll for this long → close and reopen the port'),
+  sunspecModel: int(1, 65534, 'SunSpec model to read when the device has several (default: a meter model, else the inverter)'),
 } as const;
 
 export const deviceSchemas = {
@@ -153,6 +154,7 @@ export interface ModbusCommon {
   settleMs?: number;
   maxRegisters?: number;
   watchdogMs?: number;
+  sunspecModel?: number;
 }
 export interface SimulatedDeviceConfig extends DeviceBase {
   type: 'simulated';
