@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Address, Hex } from '@gridmesh/contracts-abi';
 import { openSqliteStore } from '../../server/src/store/sqlite.ts';
-import type { Store, StoredReading } from '../../server/src/store/index.ts';
+import type { ParticipantSettlementRecord, RewardAccrualRecord, SlotSettlementRecord, Store, StoredReading } from '../../server/src/store/index.ts';
 
 interface Target {
   /** Opens the store; the same target opened again must see what was committed before. */
@@ -117,6 +117,95 @@ function storeContract(name: string, target: () => Target | null, skipReason: st
         }),
         { numRuns: 25 },
       );
+    });
+  });
+
+  describe(`store contract (${name}): settlements, rewards, trade rules, delegations`, function () {
+    let t: Target;
+    let store: Store;
+    const P = (n: number) => addr(0x7000 + n);
+    const row = (market: string, slot: number, participant: Address, netDelta: string): ParticipantSettlementRecord => ({
+      market, slot, participant, metered: true, meteringFlags: [], meteredImportWh: 10, meteredExportWh: 900, boughtWh: 0, soldWh: 1000,
+      deliveredWh: 900, undeliveredWh: 100, boughtDeliveredWh: 0, paid: '0', received: '180000', imbalancePaid: '20000', imbalanceReceived: '0',
+      imbalanceUnpaid: '0', gridFeePaid: '0', gridFeeReceived: '0', netDelta,
+    });
+    const slotRecord = (market: string, slot: number): SlotSettlementRecord => ({
+      market, slot, computedAt: slot + 1, accounts: [P(1), P(2)], deltas: ['160000', '-160000'],
+      trades: [{ seq: 1, buyer: P(2), seller: P(1), price: '200000', quantityWh: 1000, deliveredWh: 900, undeliveredWh: 100, payment: '180000', imbalance: '20000', gridFee: '0' }],
+    });
+    const accrual = (market: string, slot: number, account: Address, kind: 'delivery' | 'uptime', amount: string): RewardAccrualRecord => ({
+      market, slot, account, kind, meter: kind === 'uptime' ? P(9) : null, basis: 1, amount,
+    });
+
+    before(function () {
+      const made = target();
+      if (!made) this.skip();
+      t = made!;
+    });
+    beforeEach(async () => {
+      store = await t.open();
+    });
+    afterEach(async () => {
+      await store?.close();
+    });
+    after(async () => {
+      await t?.destroy();
+    });
+
+    it('saves a slot settlement once: a second save changes nothing; rows and rewards are queryable and survive a reopen', async () => {
+      const first = await store.settlements.save(slotRecord('m1', 60_000), [row('m1', 60_000, P(1), '160000'), row('m1', 60_000, P(2), '-160000')],
+        [accrual('m1', 60_000, P(1), 'delivery', '900000000000000000'), accrual('m1', 60_000, P(1), 'uptime', '5')]);
+      assert.deepEqual(first, { created: true });
+      const again = await store.settlements.save({ ...slotRecord('m1', 60_000), deltas: ['1', '-1'] }, [row('m1', 60_000, P(1), '1')], [accrual('m1', 60_000, P(1), 'delivery', '7')]);
+      assert.deepEqual(again, { created: false });
+      await store.close();
+      store = await t.open();
+      assert.deepEqual(await store.settlements.get('m1', 60_000), { ...slotRecord('m1', 60_000), accounts: [P(1), P(2)].map((a) => a.toLowerCase()) });
+      assert.equal(await store.settlements.get('m1', 120_000), null);
+      assert.deepEqual((await store.settlements.participantsOf('m1', 60_000)).map((r) => [r.participant, r.netDelta]), [[P(1), '160000'], [P(2), '-160000']]);
+      assert.deepEqual(await store.settlements.forParticipant(P(1)), [row('m1', 60_000, P(1), '160000')]);
+      assert.deepEqual((await store.settlements.rewards(P(1))).map((a) => [a.kind, a.amount, a.meter]), [['delivery', '900000000000000000', null], ['uptime', '5', P(9)]]);
+    });
+
+    it('lists a participant newest slot first within a range and market, and sums cumulative rewards before a slot', async () => {
+      for (const slot of [60_000, 120_000, 180_000]) {
+        await store.settlements.save(slotRecord('m2', slot), [row('m2', slot, P(3), String(slot))], [accrual('m2', slot, P(3), 'delivery', '1000000000000000000000'), accrual('m2', slot, P(4), 'uptime', String(slot))]);
+      }
+      await store.settlements.save(slotRecord('other', 120_000), [row('other', 120_000, P(3), '1')], []);
+      assert.deepEqual((await store.settlements.forParticipant(P(3), { market: 'm2' })).map((r) => r.slot), [180_000, 120_000, 60_000]);
+      assert.deepEqual((await store.settlements.forParticipant(P(3), { from: 120_000, to: 180_000 })).map((r) => [r.market, r.slot]), [['m2', 120_000], ['other', 120_000]]);
+      assert.deepEqual((await store.settlements.forParticipant(P(3), { limit: 1 })).map((r) => r.slot), [180_000]);
+      const totals = await store.settlements.rewardTotals(180_000);
+      const mine = totals.filter((e) => e.account === P(3).toLowerCase() || e.account === P(4).toLowerCase());
+      assert.deepEqual(mine, [{ account: P(3).toLowerCase(), cumulative: '2000000000000000000000' }, { account: P(4).toLowerCase(), cumulative: '180000' }]);
+    });
+
+    it('upserts one trade rule per (participant, meter), lists and removes them', async () => {
+      const rule = { participant: P(5), meter: P(6), market: 'm1', sellMinPrice: '150000', buyMaxPrice: null, enabled: true, updatedAt: 1 };
+      await store.rules.upsertRule(rule);
+      await store.rules.upsertRule({ ...rule, meter: P(7), buyMaxPrice: '350000' });
+      const changed = await store.rules.upsertRule({ ...rule, participant: P(5).toUpperCase().replace('0X', '0x') as Address, sellMinPrice: '160000', enabled: false, updatedAt: 2 });
+      assert.deepEqual(changed, { ...rule, participant: P(5).toLowerCase(), meter: P(6).toLowerCase(), sellMinPrice: '160000', enabled: false, updatedAt: 2 });
+      assert.deepEqual((await store.rules.rules(P(5))).map((r) => [r.meter, r.sellMinPrice, r.buyMaxPrice, r.enabled]), [[P(6), '160000', null, false], [P(7), '150000', '350000', true]]);
+      assert.ok((await store.rules.rules()).length >= 2);
+      assert.equal(await store.rules.removeRule(P(5), P(6)), true);
+      assert.equal(await store.rules.removeRule(P(5), P(6)), false);
+      assert.equal(await store.rules.rule(P(5), P(6)), null);
+    });
+
+    it('keeps delegations per (participant, delegate) with expiry, encrypted key and revocation', async () => {
+      const d = { participant: P(8), delegate: P(10), expiry: 5_000, signature: null, encryptedKey: 'c2VjcmV0', createdAt: 100, revokedAt: null };
+      await store.rules.putDelegation(d);
+      const signed = await store.rules.putDelegation({ ...d, signature: sig(77), createdAt: 200 });
+      assert.deepEqual(signed, { ...d, participant: P(8).toLowerCase(), delegate: P(10).toLowerCase(), signature: sig(77), createdAt: 100 });
+      await store.rules.putDelegation({ ...d, delegate: P(11), encryptedKey: null, createdAt: 300 });
+      assert.deepEqual((await store.rules.delegations(P(8))).map((x) => x.delegate), [P(10), P(11)]);
+      assert.equal(await store.rules.revokeDelegation(P(8), P(10), 400), true);
+      assert.equal(await store.rules.revokeDelegation(P(8), P(10), 500), false);
+      await store.close();
+      store = await t.open();
+      assert.equal((await store.rules.delegation(P(8), P(10)))?.revokedAt, 400);
+      assert.equal(await store.rules.delegation(P(8), P(12)), null);
     });
   });
 }

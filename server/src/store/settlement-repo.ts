@@ -1,0 +1,77 @@
+// Store port for delivery settlement results (per participant per slot) and reward accruals; amounts are decimal strings.
+import type { Address } from '@gridmesh/contracts-abi';
+
+/** One participant's delivery settlement in one slot (the API shape of ParticipantSlotSettlement). */
+export interface ParticipantSettlementRecord {
+  market: string;
+  slot: number;
+  participant: Address;
+  metered: boolean;
+  meteringFlags: string[];
+  meteredImportWh: number;
+  meteredExportWh: number;
+  boughtWh: number;
+  soldWh: number;
+  deliveredWh: number;
+  undeliveredWh: number;
+  boughtDeliveredWh: number;
+  paid: string;
+  received: string;
+  imbalancePaid: string;
+  imbalanceReceived: string;
+  imbalanceUnpaid: string;
+  gridFeePaid: string;
+  gridFeeReceived: string;
+  netDelta: string;
+}
+
+/** A slot's settlement as computed: the netted batch handed to the chain outbox and the per-trade split. */
+export interface SlotSettlementRecord {
+  market: string;
+  slot: number;
+  computedAt: number;
+  /** settleSlot batch: accounts ascending (lower case), deltas as signed decimal strings. */
+  accounts: Address[];
+  deltas: string[];
+  /** Per-trade delivered/undelivered Wh and transfers (JSON-safe: amounts as strings). */
+  trades: {
+    seq: number; buyer: Address; seller: Address; price: string; quantityWh: number; deliveredWh: number; undeliveredWh: number;
+    payment: string; imbalance: string; gridFee: string;
+  }[];
+}
+
+export interface RewardAccrualRecord {
+  market: string;
+  slot: number;
+  account: Address;
+  kind: 'delivery' | 'uptime';
+  /** The bridge an uptime reward is for; null for delivery. */
+  meter: Address | null;
+  basis: number;
+  /** Reward token base units (18 decimals), decimal string. */
+  amount: string;
+}
+
+export interface SettlementRange {
+  /** Slot range: from ≤ slot < to. */
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+export interface SettlementRepo {
+  /**
+   * Stores a slot's settlement, its participant rows and its reward accruals atomically, once per (market, slot):
+   * a second save of the same slot changes nothing and returns created = false (settlement is never done twice).
+   */
+  save(slot: SlotSettlementRecord, participants: ParticipantSettlementRecord[], rewards: RewardAccrualRecord[]): Promise<{ created: boolean }>;
+  get(market: string, slot: number): Promise<SlotSettlementRecord | null>;
+  /** The participant rows of one slot, by participant ascending. */
+  participantsOf(market: string, slot: number): Promise<ParticipantSettlementRecord[]>;
+  /** One participant's rows, newest slot first. */
+  forParticipant(participant: Address, range?: SettlementRange & { market?: string }): Promise<ParticipantSettlementRecord[]>;
+  /** Reward accruals of one account, newest slot first. */
+  rewards(account: Address, range?: SettlementRange): Promise<RewardAccrualRecord[]>;
+  /** Cumulative reward totals per account over slots < `toSlot` (all when omitted), ascending by account: epoch leaves. */
+  rewardTotals(toSlot?: number): Promise<{ account: Address; cumulative: string }[]>;
+}
