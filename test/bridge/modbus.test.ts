@@ -10,7 +10,7 @@ import { tempDir } from './helpers.ts';
 
 const quiet = () => {};
 const busOpts = { timeoutMs: 300, retries: 2, settleMs: 20, watchdogMs: 30_000, log: quiet };
-const requestsOf = (peer: Peer) => peer.events.filter((e) => e.event === 'request') as Array<{ unit: number; fn: string; address: number; count: number }>;
+const requestsOf = (peer: Peer) => peer.events.filter((e) => e.event === 'request') as unknown as Array<{ unit: number; fn: string; address: number; count: number }>;
 
 describe('modbus over TCP (modbus-serial ServerTCP peer)', function () {
   this.timeout(60_000);
