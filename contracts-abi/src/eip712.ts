@@ -92,3 +92,16 @@ export const BridgeChallengeTypes: Record<string, TypedDataField[]> = {
     { name: 'challenge', type: 'bytes32' },
   ],
 };
+
+/**
+ * A participant authorises a session key (delegate) to sign `Order`s on its behalf until `expiry` (Unix ms):
+ * the trade-rule engine signs rule orders with it, so they are as verifiable as manual ones.
+ */
+export const DelegationTypes: Record<string, TypedDataField[]> = {
+  Delegation: [
+    { name: 'participant', type: 'address' },
+    { name: 'delegate', type: 'address' },
+    { name: 'expiry', type: 'uint64' },
+  ],
+};
+export const DELEGATION_TYPE = 'Delegation(address participant,address delegate,uint64 expiry)';

@@ -164,3 +164,20 @@ export interface TradeMessage {
   quantityWh: number;
   time: number;
 }
+
+/** REST body authorising a delegated session key (EIP-712 `Delegation` signed by the participant). */
+export interface DelegationGrant {
+  participant: Address;
+  delegate: Address;
+  /** Unix ms. */
+  expiry: number;
+  signature: Hex;
+}
+
+/** REST body of a standing trade rule for one meter; prices are decimal strings (token base units per kWh). */
+export interface TradeRule {
+  market: string;
+  sellMinPrice?: string | null;
+  buyMaxPrice?: string | null;
+  enabled: boolean;
+}

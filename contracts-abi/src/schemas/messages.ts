@@ -258,6 +258,29 @@ export const settlementDeltaSchema = {
   properties: { account: address, delta: signedDecimal },
 } as const;
 
+/** REST POST /api/delegations: the participant's EIP-712 `Delegation` authorising a session key to sign its orders. */
+export const delegationGrantSchema = {
+  $id: id('DelegationGrant'),
+  type: 'object',
+  additionalProperties: false,
+  required: ['participant', 'delegate', 'expiry', 'signature'],
+  properties: { participant: address, delegate: address, expiry: timestampMs, signature },
+} as const;
+
+/** REST PUT /api/rules/:meter: a standing trade rule for one meter (prices in token base units per kWh). */
+export const tradeRuleSchema = {
+  $id: id('TradeRule'),
+  type: 'object',
+  additionalProperties: false,
+  required: ['market', 'enabled'],
+  properties: {
+    market: marketId,
+    sellMinPrice: { anyOf: [decimal, { type: 'null' }] },
+    buyMaxPrice: { anyOf: [decimal, { type: 'null' }] },
+    enabled: { type: 'boolean' },
+  },
+} as const;
+
 export const wireSchemas = [
   signedMeterReadingSchema,
   readingBatchSchema,
@@ -275,4 +298,6 @@ export const wireSchemas = [
   livePowerSchema,
   bookSnapshotSchema,
   tradeSchema,
+  delegationGrantSchema,
+  tradeRuleSchema,
 ] as const;
