@@ -1,5 +1,5 @@
 // Settlement outbox driver: sends stored slot batches to EnergyMarket.settleSlot, confirms them, retries, survives restarts.
-import { keccak256, type JsonRpcProvider, type TransactionReceipt, type Wallet } from 'ethers';
+import { keccak256, type FeeData, type JsonRpcProvider, type TransactionReceipt, type Wallet } from 'ethers';
 import type { EnergyMarket } from '@gridmesh/contracts-abi';
 import type { OutboxEntry, SettlementBatch, SettlementOutboxStore } from './outbox-store.ts';
 
@@ -167,9 +167,11 @@ export class SettlementOutbox {
     // Sent ones first, in nonce order: a stored transaction must reach the node before any newer nonce.
     due.sort((a, b) => (a.status === b.status ? (a.nonce ?? 0) - (b.nonce ?? 0) || a.slotId - b.slotId : a.status === 'sent' ? -1 : 1));
     const inFlight: OutboxEntry[] = [];
+    let fees: FeeData | undefined;
     for (const entry of due) {
       try {
-        const flying = entry.status === 'sent' ? await this.resume(entry) : await this.send(entry);
+        if (entry.status !== 'sent') fees ??= await this.provider.getFeeData();
+        const flying = entry.status === 'sent' ? await this.resume(entry) : await this.send(entry, fees as FeeData);
         if (flying) inFlight.push(flying);
       } catch (err) {
         this.transientError(entry, err, false);
@@ -199,18 +201,14 @@ export class SettlementOutbox {
     this.events.retry?.(entry.slotId, describe(err), jittered);
   }
 
+  /** Local nonce counter (a burst gets consecutive nonces without a round trip); re-read from the chain after any error. */
   private async operatorNonce(): Promise<number> {
-    const onChain = await this.provider.getTransactionCount(this.operator.address, 'pending');
-    this.nextNonce = Math.max(this.nextNonce ?? onChain, onChain);
+    this.nextNonce ??= await this.provider.getTransactionCount(this.operator.address, 'pending');
     return this.nextNonce;
   }
 
-  /** A pending batch: skip if the chain has the slot already, else sign, store, then broadcast. */
-  private async send(entry: OutboxEntry): Promise<OutboxEntry | undefined> {
-    if (await this.market.slotSettled(entry.slotId)) {
-      await this.confirmFromChain(entry);
-      return undefined;
-    }
+  /** A pending batch: estimate (a slot already on chain reverts SlotAlreadySettled), sign, store, then broadcast. */
+  private async send(entry: OutboxEntry, fees: FeeData): Promise<OutboxEntry | undefined> {
     const attempts = entry.attempts + 1;
     let gasLimit: bigint;
     try {
@@ -223,7 +221,11 @@ export class SettlementOutbox {
     }
     const nonce = await this.operatorNonce();
     const populated = await this.market.settleSlot.populateTransaction(entry.slotId, entry.tradesRoot, entry.tradesCount, entry.accounts, entry.deltas);
-    const tx = await this.operator.populateTransaction({ ...populated, nonce, gasLimit: (gasLimit * 12n) / 10n });
+    const feeFields =
+      fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null
+        ? { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
+        : { gasPrice: fees.gasPrice };
+    const tx = await this.operator.populateTransaction({ ...populated, ...feeFields, nonce, gasLimit: (gasLimit * 12n) / 10n });
     const rawTx = await this.operator.signTransaction(tx);
     const txHash = keccak256(rawTx);
     // Stored before broadcast: after a crash the same transaction (same nonce, same hash) is re-broadcast.
