@@ -2,6 +2,7 @@
 // per level, levels found through a paged tick table and kept in sorted arrays with the best level last; no per-order
 // objects on the matching path.
 import type { FillSink, IncomingOrder, LevelVisitor, MatchOutcome, OrderBook, OrderBookFamily, OrderVisitor } from './book.ts';
+import { IdIndex, idHash } from './id-index.ts';
 import type { BookLevelView, OrderView, Side } from './types.ts';
 
 const NIL = -1;
@@ -31,7 +32,10 @@ export class FastBookFamily implements OrderBookFamily {
   ids: string[] = [];
   free = NIL;
   used = 0;
-  readonly slotOfId = new Map<string, number>();
+  /** Hash of each slot's id (kept so removal needs no rehash). */
+  hash = new Int32Array(0);
+  /** Open order id → pool slot, market-wide. */
+  readonly index = new IdIndex(this.ids);
   readonly partIndex = new Map<string, number>();
   readonly partNames: string[] = [];
   pHead = new Int32Array(16);
@@ -51,6 +55,7 @@ export class FastBookFamily implements OrderBookFamily {
     this.part = grownI32(this.part, size);
     this.pNext = grownI32(this.pNext, size);
     this.pPrev = grownI32(this.pPrev, size);
+    this.hash = grownI32(this.hash, size);
     this.cap = size;
   }
 
@@ -77,9 +82,28 @@ export class FastBookFamily implements OrderBookFamily {
   /** Called by a book once it is cleared, so its index can be reused. */
   release(index: number): void { this.books[index] = null; this.freeBookIndices.push(index); }
 
+  /** Pool slot of open order `id`, or -1. */
+  find(id: string): number { return this.index.get(id, idHash(id)); }
+
+  /** Index an open order's id. */
+  remember(id: string, o: number): void {
+    const h = idHash(id);
+    this.hash[o] = h;
+    this.index.add(o, h);
+  }
+
+  /** Release a slot whose order is finished. */
+  forget(o: number): void {
+    this.index.remove(o, this.hash[o]);
+    this.ids[o] = '';
+    this.book[o] = NIL;
+    this.next[o] = this.free;
+    this.free = o;
+  }
+
   locate(id: string): OrderBook | null {
-    const o = this.slotOfId.get(id);
-    return o === undefined ? null : this.books[this.book[o]];
+    const o = this.find(id);
+    return o === NIL ? null : this.books[this.book[o]];
   }
 }
 
@@ -214,7 +238,7 @@ export class FastOrderBook implements OrderBook {
     pool.pNext[o] = NIL;
     if (ptail === NIL) pool.pHead[part] = o; else pool.pNext[ptail] = o;
     pool.pTail[part] = o;
-    pool.slotOfId.set(id, o);
+    pool.remember(id, o);
     this.count++;
   }
 
@@ -231,11 +255,7 @@ export class FastOrderBook implements OrderBook {
     const pnext = pool.pNext[o];
     if (pprev === NIL) pool.pHead[part] = pnext; else pool.pNext[pprev] = pnext;
     if (pnext === NIL) pool.pTail[part] = pprev; else pool.pPrev[pnext] = pprev;
-    pool.slotOfId.delete(pool.ids[o]);
-    pool.ids[o] = '';
-    pool.book[o] = NIL;
-    pool.next[o] = pool.free;
-    pool.free = o;
+    pool.forget(o);
     this.count--;
   }
 
@@ -302,8 +322,8 @@ export class FastOrderBook implements OrderBook {
   }
 
   private own(id: string): number {
-    const o = this.pool.slotOfId.get(id);
-    return o !== undefined && this.pool.book[o] === this.index ? o : NIL;
+    const o = this.pool.find(id);
+    return o !== NIL && this.pool.book[o] === this.index ? o : NIL;
   }
 
   cancel(id: string): OrderView | null {
