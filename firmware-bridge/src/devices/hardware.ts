@@ -10,6 +10,10 @@ export async function createHardwareSource(cfg: DeviceConfig, ctx: SourceContext
       const { ModbusMeter } = await import('../modbus/meter.ts');
       return new ModbusMeter(cfg, ctx);
     }
+    case 'dsmr-p1': {
+      const { DsmrMeter } = await import('../dsmr/source.ts');
+      return new DsmrMeter(cfg, ctx.log);
+    }
     default:
       throw new Error(`device type ${cfg.type} is not available in this build`);
   }
