@@ -48,6 +48,11 @@ export function onSession(l: SessionListener): () => void {
   return () => listeners.delete(l);
 }
 
+/** What on-chain actions sign with: the injected wallet, or the key held in this browser. */
+export function chainKey(s: Session): { privateKey?: string; ethereum?: InjectedProvider } {
+  return s.signer.kind === 'wallet' ? { ethereum: injected() } : { privateKey: s.signer.exportKey?.() };
+}
+
 /** Signing code is loaded only when someone signs in, so the first paint does not pay for it. */
 async function keySigner(kind: 'browser-key' | 'demo-home', privateKey: string): Promise<SessionSigner> {
   const { localKey } = await import('./lib/local-signer.ts');
@@ -61,7 +66,7 @@ async function keySigner(kind: 'browser-key' | 'demo-home', privateKey: string):
   };
 }
 
-type InjectedProvider = import('ethers').Eip1193Provider;
+type InjectedProvider = import('./lib/injected-signer.ts').Eip1193;
 const injected = (): InjectedProvider | undefined => (typeof window === 'undefined' ? undefined : (window as unknown as { ethereum?: InjectedProvider }).ethereum);
 export const hasInjectedWallet = (): boolean => !!injected();
 
