@@ -104,8 +104,10 @@ export function meterSlot(readings: readonly RegisterReading[], start: number, e
   const b = registerAt(readings, end, gap);
   if (!a.value) flags.push(a.missing === 'before' ? 'no-reading-before-start' : 'no-reading-after-start');
   if (!b.value) flags.push(b.missing === 'before' ? 'no-reading-before-end' : 'no-reading-after-end');
-  for (const r of readings) {
-    if (r.timestamp < start - gap || r.timestamp > end + gap) continue;
+  for (let i = Math.max(0, lastAtOrBefore(readings, start - gap)); i < readings.length; i++) {
+    const r = readings[i];
+    if (r.timestamp > end + gap) break;
+    if (r.timestamp < start - gap) continue;
     if (r.flags && r.flags & ReadingFlags.GAP && !flags.includes('gap')) flags.push('gap');
     if (r.flags && r.flags & ReadingFlags.RELATIVE_COUNTER && !flags.includes('relative-counter')) flags.push('relative-counter');
   }
