@@ -26,6 +26,8 @@ export interface SettlementOutboxOptions {
   receiptTimeoutMs?: number;
   /** Poll interval for receipts and for new work. */
   pollMs?: number;
+  /** Fee data is reused this long (base fee moves at most 12.5% per block; maxFee is 2× base). Default 2000 ms. */
+  feeCacheMs?: number;
   /** Block the market was deployed at (bounds the event search for slots settled by an earlier run). */
   fromBlock?: number;
   now?: () => number;
@@ -70,6 +72,8 @@ export class SettlementOutbox {
   private readonly receiptTimeoutMs: number;
   private readonly pollMs: number;
   private readonly fromBlock: number;
+  private readonly feeCacheMs: number;
+  private fees: { at: number; data: FeeData } | undefined;
   private readonly now: () => number;
   private readonly events: OutboxEvents;
   private readonly retryAt = new Map<number, { at: number; delay: number }>();
@@ -92,6 +96,7 @@ export class SettlementOutbox {
     this.receiptTimeoutMs = o.receiptTimeoutMs ?? 60_000;
     this.pollMs = o.pollMs ?? 50;
     this.fromBlock = o.fromBlock ?? 0;
+    this.feeCacheMs = o.feeCacheMs ?? 2000;
     this.now = o.now ?? Date.now;
     this.events = o.events ?? {};
   }
@@ -167,11 +172,9 @@ export class SettlementOutbox {
     // Sent ones first, in nonce order: a stored transaction must reach the node before any newer nonce.
     due.sort((a, b) => (a.status === b.status ? (a.nonce ?? 0) - (b.nonce ?? 0) || a.slotId - b.slotId : a.status === 'sent' ? -1 : 1));
     const inFlight: OutboxEntry[] = [];
-    let fees: FeeData | undefined;
     for (const entry of due) {
       try {
-        if (entry.status !== 'sent') fees ??= await this.provider.getFeeData();
-        const flying = entry.status === 'sent' ? await this.resume(entry) : await this.send(entry, fees as FeeData);
+        const flying = entry.status === 'sent' ? await this.resume(entry) : await this.send(entry, await this.feeData());
         if (flying) inFlight.push(flying);
       } catch (err) {
         this.transientError(entry, err, false);
@@ -190,12 +193,18 @@ export class SettlementOutbox {
     return this.store.listUnconfirmed();
   }
 
+  private async feeData(): Promise<FeeData> {
+    if (!this.fees || this.now() - this.fees.at > this.feeCacheMs) this.fees = { at: this.now(), data: await this.provider.getFeeData() };
+    return this.fees.data;
+  }
+
   private transientError(entry: OutboxEntry, err: unknown, resetToPending: boolean): void {
     const previous = this.retryAt.get(entry.slotId)?.delay ?? 0;
     const delay = Math.min(this.retryMaxMs, previous ? previous * 2 : this.retryInitialMs);
     const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));
     this.retryAt.set(entry.slotId, { at: this.now() + jittered, delay });
     this.nextNonce = undefined; // re-read from the chain: the failure may have left a gap or consumed a nonce
+    this.fees = undefined; // an underpriced transaction is one cause of errors
     const current = this.store.get(entry.slotId) ?? entry;
     this.store.recordError(entry.slotId, describe(err), current.attempts, this.now(), resetToPending);
     this.events.retry?.(entry.slotId, describe(err), jittered);
