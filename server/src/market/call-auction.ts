@@ -77,12 +77,15 @@ export function indicative(book: OrderBook, rule: PriceRule): Indicative {
   return c ? { price: c.price, volumeWh: c.volumeWh, low: c.low, high: c.high } : { price: null, volumeWh: 0, low: null, high: null };
 }
 
-/** One side's orders in priority order with the Wh each one gets. */
+/** One side's accepted orders in priority order with the Wh each one gets, and the shares at the marginal level. */
 export interface SideAllocation {
   ids: string[];
   participants: string[];
-  remainingWh: number[];
   acceptedWh: number[];
+  /** Lowest accepted bid / highest accepted ask price (null if nothing clears). */
+  marginal: bigint | null;
+  /** Wh given to each order of the marginal level, in priority order (some may get 0). */
+  marginalShares: number[];
 }
 
 export interface CallClearing extends Indicative {
@@ -119,30 +122,39 @@ export function rationLevel(quantities: number[], seqs: number[], acceptedWh: nu
   return out;
 }
 
+/** Walk one side best-first up to the marginal level: better levels clear in full, the marginal level is rationed. */
 function allocateSide(book: OrderBook, side: Side, marginal: bigint | null, marginalWh: number, mode: CallRationing): SideAllocation {
-  const a: SideAllocation = { ids: [], participants: [], remainingWh: [], acceptedWh: [] };
-  let firstMarginal = -1;
-  const seqs: number[] = [];
+  const a: SideAllocation = { ids: [], participants: [], acceptedWh: [], marginal, marginalShares: [] };
+  if (marginal === null) return a;
+  const mIds: string[] = [];
+  const mParticipants: string[] = [];
+  const mQuantities: number[] = [];
+  const mSeqs: number[] = [];
   book.forEachOrder(side, (id, participant, price, remainingWh, seq) => {
-    let accepted = 0;
-    if (marginal !== null) {
-      const better = side === 'bid' ? price > marginal : price < marginal;
-      if (better) accepted = remainingWh;
-      else if (price === marginal) { if (firstMarginal < 0) firstMarginal = a.ids.length; seqs.push(seq); }
+    if (price === marginal) {
+      mIds.push(id);
+      mParticipants.push(participant);
+      mQuantities.push(remainingWh);
+      mSeqs.push(seq);
+      return true;
     }
+    if (side === 'bid' ? price < marginal : price > marginal) return false;
     a.ids.push(id);
     a.participants.push(participant);
-    a.remainingWh.push(remainingWh);
-    a.acceptedWh.push(accepted);
+    a.acceptedWh.push(remainingWh);
+    return true;
   });
-  if (firstMarginal >= 0) {
-    const shares = rationLevel(a.remainingWh.slice(firstMarginal, firstMarginal + seqs.length), seqs, marginalWh, mode);
-    for (let x = 0; x < shares.length; x++) a.acceptedWh[firstMarginal + x] = shares[x];
+  a.marginalShares = rationLevel(mQuantities, mSeqs, marginalWh, mode);
+  for (let x = 0; x < mIds.length; x++) {
+    if (a.marginalShares[x] === 0) continue;
+    a.ids.push(mIds[x]);
+    a.participants.push(mParticipants[x]);
+    a.acceptedWh.push(a.marginalShares[x]);
   }
   return a;
 }
 
-/** Clear the book once: the uniform price, and per order (priority order, both sides) the Wh it trades. */
+/** Clear the book once: the uniform price, and the accepted orders of each side in priority order. */
 export function clearCall(book: OrderBook, rule: PriceRule, mode: CallRationing): CallClearing {
   const c = cross(book, rule);
   return {
