@@ -3,3 +3,4 @@ export * from './allocate.ts';
 export * from './metering.ts';
 export * from './delivery.ts';
 export * from './rewards.ts';
+export * from './settlement-service.ts';
