@@ -1,4 +1,5 @@
 // Market engine benchmark: continuous matching throughput vs nodejs-order-book, p99 latency, heap at 1M resting, call-clear time.
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { OrderBook as PeerBook, Side as PeerSide } from 'nodejs-order-book';
 import { Market, type MarketCommand, type MarketConfig } from '../server/src/market/index.ts';
@@ -137,6 +138,7 @@ function callClear(count: number, reps: number): { medianMs: number; volumeWh: n
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
+const loadAtStart = loadavg();
 // Warm both engines up on a smaller stream so the timed runs measure steady-state code.
 const warm = makeStream(100_000, 1);
 runGridmesh(warm);
@@ -144,14 +146,18 @@ runPeer(warm);
 
 let stream: Stream | null = makeStream(ORDERS, 42);
 const ops = stream.commands.length;
-gc();
-const ours = runGridmesh(stream);
+// Three timed gridmesh runs (median): the 2-core machine is shared, so single runs swing; the peer runs once (~1 min).
+const runs: Array<ReturnType<typeof runGridmesh>> = [];
+for (let r = 0; r < 3; r++) { gc(); runs.push(runGridmesh(stream)); }
+runs.sort((a, b) => a.seconds - b.seconds);
+const ours = runs[1];
 gc();
 const peer = runPeer(stream);
 const ordersPerSec = ops / ours.seconds;
 const peerOrdersPerSec = ops / peer.seconds;
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at start ${loadAtStart.map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`continuous: ${stream.orders.toLocaleString('en')} limit orders + ${stream.cancels.toLocaleString('en')} cancels = ${ops.toLocaleString('en')} commands, ${ours.trades.toLocaleString('en')} trades`);
-console.log(`  gridmesh fast book (Market.apply, events out): ${round(ours.seconds, 3)} s → ${Math.round(ordersPerSec).toLocaleString('en')} commands/s (limit orders alone: ${Math.round(stream.orders / ours.seconds).toLocaleString('en')}/s)`);
+console.log(`  gridmesh fast book (Market.apply, events out): runs ${runs.map((r) => round(r.seconds, 3)).join(' / ')} s, median ${round(ours.seconds, 3)} s → ${Math.round(ordersPerSec).toLocaleString('en')} commands/s (limit orders alone: ${Math.round(stream.orders / ours.seconds).toLocaleString('en')}/s)`);
 console.log(`  nodejs-order-book 10.1.1 (limit/cancel):        ${round(peer.seconds, 3)} s → ${Math.round(peerOrdersPerSec).toLocaleString('en')} commands/s`);
 console.log(`  ratio: ${round(ordersPerSec / peerOrdersPerSec, 2)}×`);
 gc();
@@ -178,4 +184,5 @@ console.log(JSON.stringify({
   callClear100kMs: round(call[100_000].medianMs, 2),
   callClear10kMs: round(call[10_000].medianMs, 2),
   callClear1MMs: round(call[1_000_000].medianMs, 1),
+  loadAvg1m: round(loadavg()[0], 1),
 }));

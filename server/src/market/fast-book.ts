@@ -16,7 +16,7 @@ function grownF64(a: Float64Array, size: number): Float64Array<ArrayBuffer> { co
 
 /**
  * The order pool shared by all fast books of one market: order fields in parallel typed arrays, the market-wide id
- * index, and participants interned to integers with an intrusive list of their orders.
+ * index, and participants interned to integers (each book links a participant's orders through pNext/pPrev).
  */
 export class FastBookFamily implements OrderBookFamily {
   cap = 0;
@@ -38,8 +38,6 @@ export class FastBookFamily implements OrderBookFamily {
   readonly index = new IdIndex(this.ids);
   readonly partIndex = new Map<string, number>();
   readonly partNames: string[] = [];
-  pHead = new Int32Array(16);
-  pTail = new Int32Array(16);
   readonly books: Array<FastOrderBook | null> = [];
   private readonly freeBookIndices: number[] = [];
 
@@ -65,9 +63,6 @@ export class FastBookFamily implements OrderBookFamily {
       p = this.partNames.length;
       this.partNames.push(name);
       this.partIndex.set(name, p);
-      if (p >= this.pHead.length) { this.pHead = grownI32(this.pHead, p * 2); this.pTail = grownI32(this.pTail, p * 2); }
-      this.pHead[p] = NIL;
-      this.pTail[p] = NIL;
     }
     return p;
   }
@@ -128,6 +123,9 @@ export class FastOrderBook implements OrderBook {
   // Active levels per side sorted so that the best is last: bids by ascending tick, asks by descending tick.
   private readonly sorted: [Int32Array, Int32Array] = [new Int32Array(16), new Int32Array(16)];
   private readonly sortedLen: [number, number] = [0, 0];
+  // Each participant's orders in this book, by arrival: first/last pool slot + 1 (0 = none), indexed by participant.
+  private pHead = new Int32Array(16);
+  private pTail = new Int32Array(16);
 
   constructor(readonly slot: number, private readonly pool: FastBookFamily, private readonly index: number) {
     this.floorN = Number(pool.floor);
@@ -233,11 +231,12 @@ export class FastOrderBook implements OrderBook {
     this.lQty[lv] += quantity;
     this.lCount[lv]++;
     // Append to the participant's list.
-    const ptail = pool.pTail[part];
+    if (part >= this.pHead.length) { const size = Math.max(part + 1, this.pHead.length * 2); this.pHead = grownI32(this.pHead, size); this.pTail = grownI32(this.pTail, size); }
+    const ptail = this.pTail[part] - 1;
     pool.pPrev[o] = ptail;
     pool.pNext[o] = NIL;
-    if (ptail === NIL) pool.pHead[part] = o; else pool.pNext[ptail] = o;
-    pool.pTail[part] = o;
+    if (ptail === NIL) this.pHead[part] = o + 1; else pool.pNext[ptail] = o;
+    this.pTail[part] = o + 1;
     pool.remember(id, o);
     this.count++;
   }
@@ -253,8 +252,8 @@ export class FastOrderBook implements OrderBook {
     const part = pool.part[o];
     const pprev = pool.pPrev[o];
     const pnext = pool.pNext[o];
-    if (pprev === NIL) pool.pHead[part] = pnext; else pool.pNext[pprev] = pnext;
-    if (pnext === NIL) pool.pTail[part] = pprev; else pool.pPrev[pnext] = pprev;
+    if (pprev === NIL) this.pHead[part] = pnext + 1; else pool.pNext[pprev] = pnext;
+    if (pnext === NIL) this.pTail[part] = pprev + 1; else pool.pPrev[pnext] = pprev;
     pool.forget(o);
     this.count--;
   }
@@ -396,7 +395,8 @@ export class FastOrderBook implements OrderBook {
     const p = pool.partIndex.get(participant);
     const out: OrderView[] = [];
     if (p === undefined) return out;
-    for (let o = pool.pHead[p]; o !== NIL; o = pool.pNext[o]) if (pool.book[o] === this.index) out.push(this.view(o));
+    if (p >= this.pHead.length) return out;
+    for (let o = this.pHead[p] - 1; o !== NIL; o = pool.pNext[o]) out.push(this.view(o));
     return out.sort((a, b) => a.seq - b.seq);
   }
 
@@ -406,8 +406,9 @@ export class FastOrderBook implements OrderBook {
     if (p === undefined) return false;
     const t = this.tickOf(price);
     const opp = side === 'bid' ? ASK : BID;
-    for (let o = pool.pHead[p]; o !== NIL; o = pool.pNext[o]) {
-      if (pool.book[o] !== this.index || pool.ids[o] === exceptId) continue;
+    if (p >= this.pHead.length) return false;
+    for (let o = this.pHead[p] - 1; o !== NIL; o = pool.pNext[o]) {
+      if (pool.ids[o] === exceptId) continue;
       const lv = pool.level[o];
       if (this.lSide[lv] !== opp) continue;
       const ot = this.lTick[lv];
@@ -421,10 +422,12 @@ export class FastOrderBook implements OrderBook {
       const arr = this.sorted[s];
       for (let k = this.sortedLen[s] - 1; k >= 0; k--) {
         const lv = arr[k];
-        for (let o = this.lHead[lv]; o !== NIL;) { const next = this.pool.next[o]; this.unlinkOrder(o, lv); o = next; }
+        // The whole book goes: only the shared pool and id index need the orders released.
+        for (let o = this.lHead[lv]; o !== NIL;) { const next = this.pool.next[o]; this.pool.forget(o); o = next; }
         this.removeLevelAt(s, k);
       }
     }
+    this.count = 0;
     this.pool.release(this.index);
   }
 }
