@@ -9,3 +9,4 @@ export type { SettlementOutboxStore, SettlementBatch, OutboxEntry, OutboxStatus 
 export { SqliteSettlementOutboxStore } from './outbox-sqlite.ts';
 export { buildSettlementBatch } from './settlement-batch.ts';
 export { buildTradeTree, tradeProof, tradeProofRouter, type ProvableTrade, type TradeProof, type TradeTree, type SlotTradesLookup } from './trade-proof.ts';
+export { startChainAdapter, type ChainAdapter, type ChainAdapterOptions } from './adapter.ts';

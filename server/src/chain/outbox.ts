@@ -81,6 +81,8 @@ export class SettlementOutbox {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Set by enqueue/stop so a wake-up between two passes is not lost. */
+  private woken = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(o: SettlementOutboxOptions) {
@@ -104,6 +106,7 @@ export class SettlementOutbox {
   /** Commits the batch (before anything is sent) and wakes the driver. False when the slot was already queued. */
   enqueue(batch: SettlementBatch): boolean {
     const added = this.store.put(batch, this.now());
+    this.woken = true;
     this.wake?.();
     return added;
   }
@@ -116,6 +119,7 @@ export class SettlementOutbox {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.woken = true;
     this.wake?.();
     await this.loop;
     this.loop = undefined;
@@ -129,27 +133,30 @@ export class SettlementOutbox {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let open: OutboxEntry[];
+      this.woken = false;
       try {
-        open = await this.step();
+        await this.step();
       } catch (err) {
         // Only unexpected bugs land here; per-batch errors are handled inside step().
-        open = this.store.listUnconfirmed();
         this.events.retry?.(-1, describe(err), this.retryInitialMs);
         await sleep(this.retryInitialMs);
       }
+      // Re-read synchronously: a batch enqueued while step() was finishing must not count as idle.
+      const open = this.store.listUnconfirmed();
       if (open.length === 0) {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
       }
       if (!this.running) break;
       const dueIn = this.nextDueInMs(open);
-      if (dueIn > 0) await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(dueIn, 1000));
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (dueIn > 0 && !this.woken) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(dueIn, 1000));
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
       this.wake = undefined;
     }
   }
@@ -163,7 +170,7 @@ export class SettlementOutbox {
   }
 
   /** One pass: re-check sent batches, send due pending ones (up to maxInFlight), wait for their receipts. */
-  private async step(): Promise<OutboxEntry[]> {
+  private async step(): Promise<void> {
     const now = this.now();
     const due = this.store
       .listUnconfirmed()
@@ -190,7 +197,6 @@ export class SettlementOutbox {
         }
       }),
     );
-    return this.store.listUnconfirmed();
   }
 
   private async feeData(): Promise<FeeData> {
