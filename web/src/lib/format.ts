@@ -3,7 +3,7 @@
 /** GridToken has 6 decimals; a price is token base units per kWh. 1 ct = 10_000 base units. */
 export const TOKEN_DECIMALS = 6;
 export const BASE_PER_CENT = 10_000n;
-export const TOKEN_SYMBOL = 'GRID€';
+export const TOKEN_SYMBOL = 'GRID';
 
 export function fmtW(w: number): string {
   const a = Math.abs(w);
@@ -78,10 +78,15 @@ export function costOf(pricePerKWh: bigint, wh: number): bigint {
 export const fmtPct = (share: number | null): string => (share === null || !Number.isFinite(share) ? '— %' : `${(share * 100).toFixed(0)} %`);
 
 export function fmtTime(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
 }
 export function fmtTimeS(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+}
+/** Countdown in minutes and seconds ("6 min 42 s"). */
+export function fmtCountdown(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 }
 export function fmtAge(ms: number): string {
   if (ms < 1000) return `${ms} ms`;

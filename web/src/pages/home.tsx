@@ -59,6 +59,24 @@ function usePowerSeries(meter: string | null, livePoint: { t: number; w: number;
   return useMemo(() => [points.t, points.w] as AlignedData, [points]);
 }
 
+type RawReading = { timestamp: number; importWh: number; exportWh: number };
+/** Register increases per slot from raw readings (for a server that does not downsample with `bucketMs`). */
+function bucketsFromReadings(readings: RawReading[], slotMs: number): ReadingBucket[] {
+  const out = new Map<number, ReadingBucket & { first: RawReading; last: RawReading }>();
+  for (const r of readings) {
+    const start = Math.floor(r.timestamp / slotMs) * slotMs;
+    const b = out.get(start);
+    if (!b) out.set(start, { start, end: start + slotMs, count: 1, importWh: 0, exportWh: 0, avgPowerW: 0, minPowerW: 0, maxPowerW: 0, first: r, last: r });
+    else {
+      b.count++;
+      b.last = r;
+      b.importWh = r.importWh - b.first.importWh;
+      b.exportWh = r.exportWh - b.first.exportWh;
+    }
+  }
+  return [...out.values()].sort((a, b) => a.start - b.start);
+}
+
 function slotEnergy(buckets: ReadingBucket[], trades: MyTrade[]): SlotEnergy[] {
   const bySlot = new Map<number, { sold: number; bought: number }>();
   for (const t of trades) {
@@ -151,13 +169,13 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
           </>
         )}
         <dt>Rewards claimable</dt>
-        <dd data-testid="rewards-claimable">{rewards ? `${fmtToken(rewards.claimable, 4).replace('GRID€', 'reward tokens')}` : '—'}</dd>
+        <dd data-testid="rewards-claimable">{rewards ? `${fmtToken(rewards.claimable, 4).replace('GRID', 'reward tokens')}` : '—'}</dd>
         <dt>Rewards accrued / claimed</dt>
-        <dd>{rewards ? `${fmtToken(rewards.accrued, 4).replace('GRID€', '')} / ${fmtToken(rewards.claimed, 4).replace('GRID€', '')} reward tokens` : '—'}</dd>
+        <dd>{rewards ? `${fmtToken(rewards.accrued, 4).replace('GRID', '')} / ${fmtToken(rewards.claimed, 4).replace('GRID', '')} reward tokens` : '—'}</dd>
       </dl>
       <div class="row">
         <div class="field">
-          <label for="escrow-amount">Amount (GRID€)</label>
+          <label for="escrow-amount">Amount (GRID)</label>
           <input id="escrow-amount" inputMode="decimal" size={8} value={amount} onInput={(e) => setAmount((e.target as HTMLInputElement).value)} aria-invalid={base === null ? true : undefined} />
         </div>
         <button type="button" disabled={busy || !canChain || base === null} onClick={() => run('deposit', (m) => m.deposit(chain!, chainKey(session), base!))}>Deposit</button>
@@ -267,10 +285,17 @@ export function HomePage() {
   const slotMs = market?.slotMs ?? 60_000;
   const slotCount = market ? view.market!.slots.size : 0;
   const buckets = useFetched(
-    async () => (meter ? get<ReadingBucket[]>(`/meters/${meter.meter}/readings?from=${Math.floor((Date.now() - 24 * slotMs) / slotMs) * slotMs}&to=${Date.now()}&bucketMs=${slotMs}`) : []),
+    async () => {
+      if (!meter) return [];
+      const from = Math.floor((Date.now() - 24 * slotMs) / slotMs) * slotMs;
+      const answer = await get<(ReadingBucket | RawReading)[]>(`/meters/${meter.meter}/readings?from=${from}&to=${Date.now()}&bucketMs=${slotMs}`);
+      if (answer.every((b) => 'start' in b)) return answer as ReadingBucket[];
+      const raw = await get<RawReading[]>(`/meters/${meter.meter}/readings?from=${Math.max(from, Date.now() - 6 * slotMs)}&to=${Date.now()}&limit=10000`);
+      return bucketsFromReadings(raw, slotMs);
+    },
     [meter?.meter, slotMs, slotCount, view.epoch, Math.floor(now / slotMs)],
   );
-  const rows = useMemo(() => slotEnergy(Array.isArray(buckets.value) ? buckets.value.filter((b) => 'start' in b) : [], trades.value ?? []), [buckets.value, trades.value]);
+  const rows = useMemo(() => slotEnergy(Array.isArray(buckets.value) ? buckets.value : [], trades.value ?? []), [buckets.value, trades.value]);
   const tot = rows.reduce((a, r) => ({ sold: a.sold + r.soldWh, exp: a.exp + r.exportedWh, bought: a.bought + r.boughtWh, imp: a.imp + r.importedWh }), { sold: 0, exp: 0, bought: 0, imp: 0 });
   const selfSufficiency = tot.bought + tot.imp > 0 ? tot.bought / (tot.bought + tot.imp) : null;
   const selfConsumption = tot.sold + tot.exp > 0 ? tot.sold / (tot.sold + tot.exp) : null;

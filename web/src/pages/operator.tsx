@@ -15,7 +15,9 @@ export function OperatorPage() {
   const batches = o?.settlement.batches ?? [];
   const count = (status: string) => batches.filter((b) => b.status === status).length;
   const retried = batches.filter((b) => b.attempts > 1).length;
-  const liveSlots = view.market ? [...view.market.slots.values()].sort((a, b) => b.slot - a.slot) : o?.slots ?? [];
+  // Newest first: every slot past its gate, then the next few open ones (the far horizon is on the Trade page).
+  const allSlots = (view.market ? [...view.market.slots.values()] : o?.slots ?? []).sort((a, b) => a.slot - b.slot);
+  const liveSlots = [...allSlots.filter((s) => s.state !== 'open').slice(-30), ...allSlots.filter((s) => s.state === 'open').slice(0, 4)].reverse();
   const online = new Set([...view.homes.values()].filter((h) => Date.now() - h.timestamp < 15_000).map((h) => h.meter));
   return (
     <div class="page operator-page">

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { DepthChart } from '../charts/depth-chart.ts';
 import { ApiError, fieldErrors, get } from '../lib/api.ts';
-import { costOf, fmtKWh, fmtPrice, fmtTime, fmtTimeS, fmtToken, fmtWh, parseCents, parseKWh, centsString } from '../lib/format.ts';
+import { costOf, fmtCountdown, fmtKWh, fmtPrice, fmtTime, fmtTimeS, fmtToken, fmtWh, parseCents, parseKWh, centsString } from '../lib/format.ts';
 import { useFetched, useMarketLive, useNow } from '../lib/hooks.ts';
 import { useNames } from '../lib/names.ts';
 import { amendOrder, cancelOrder, placeOrder } from '../lib/orders.ts';
@@ -21,7 +21,7 @@ function SlotTimeline({ slots, selected, onSelect, now }: { slots: SlotInfo[]; s
         <button key={s.slot} type="button" aria-pressed={s.slot === selected} onClick={() => onSelect(s.slot)} data-testid={`slot-${s.slot}`} data-state={s.state}>
           <span>{fmtTime(s.slot)}–{fmtTime(s.end)}</span>
           <span class={`state state-${s.state}`}>{STATE_LABEL[s.state]}</span>
-          <span class="muted">{s.state === 'open' ? `gate in ${Math.max(0, Math.round((s.gateAt - now) / 1000))} s` : s.tradeCount ? `${s.tradeCount} trades · ${fmtWh(s.volumeWh)}` : 'no trades'}</span>
+          <span class="muted">{s.state === 'open' ? `gate in ${fmtCountdown(s.gateAt - now)}` : s.tradeCount ? `${s.tradeCount} trades · ${fmtWh(s.volumeWh)}` : 'no trades'}</span>
         </button>
       ))}
       {slots.length === 0 && <span class="muted">No slots yet.</span>}
@@ -66,8 +66,8 @@ function OrderEntry({ market, slot, session, escrow, onPlaced }: { market: Marke
       const fields = fieldErrors(err);
       const mapped: FormErrors = {};
       for (const [k, v] of Object.entries(fields)) mapped[['price', 'quantityWh', 'slot', 'side', 'timeInForce'].includes(k) ? k : 'form'] = v;
-      if (!Object.keys(mapped).length) mapped.form = err instanceof Error ? err.message : String(err);
-      else if (err instanceof ApiError && !mapped.form) mapped.form = `${err.wire.code}${err.wire.reason ? ` (${err.wire.reason})` : ''}: ${err.message}`;
+      // Field errors sit by their field; anything else (nonce, expiry, auth, escrow without a field) goes under the form.
+      if (!Object.keys(mapped).length) mapped.form = err instanceof ApiError ? `${err.message}${err.wire.reason ? ` (${err.wire.reason})` : ''}` : String(err);
       setErrors(mapped);
     } finally {
       setBusy(false);
@@ -137,7 +137,7 @@ function Ladder({ book }: { book: BookView | null }) {
       </thead>
       <tbody>
         {[...asks].reverse().map((l) => (
-          <tr key={`a${l.price}`} class="ask" data-testid="ask-level">
+          <tr key={`a${l.price}`} class="ask" data-testid="ask-level" data-price={l.price}>
             <td class="num sell">{centsString(BigInt(l.price))}</td>
             <td class="num">{fmtKWh(l.quantityWh)}<span class="bar" style={{ width: `${(100 * l.quantityWh) / max}%` }} /></td>
             <td class="num">{l.orders}</td>
@@ -147,7 +147,7 @@ function Ladder({ book }: { book: BookView | null }) {
           <td colSpan={3}>{spread !== null ? `spread ${fmtPrice(spread)} · mid ${fmtPrice((BigInt(bestAsk!) + BigInt(bestBid!)) / 2n)}` : asks.length || bids.length ? 'one-sided book' : 'empty book'}</td>
         </tr>
         {bids.map((l) => (
-          <tr key={`b${l.price}`} class="bid" data-testid="bid-level">
+          <tr key={`b${l.price}`} class="bid" data-testid="bid-level" data-price={l.price}>
             <td class="num buy">{centsString(BigInt(l.price))}</td>
             <td class="num">{fmtKWh(l.quantityWh)}<span class="bar" style={{ width: `${(100 * l.quantityWh) / max}%` }} /></td>
             <td class="num">{l.orders}</td>
