@@ -1,6 +1,7 @@
 // EnergyMarket, GridToken and RewardToken on the real local EVM (embedded Hardhat): escrow, settlement, rewards, EIP-712 views.
 import assert from 'node:assert/strict';
 import { Wallet, hexlify, randomBytes, ZeroHash } from 'ethers';
+import fc from 'fast-check';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import {
   MeterBindingTypes,
@@ -136,6 +137,38 @@ describe('chain: contracts on the local EVM', function () {
     await expectRevert(f.market.settleSlot(nextSlot(), root(), 1, reversed, `0x${int96(-1n)}${int96(1n)}`), 'AccountsNotAscending');
     await expectRevert(f.market.settleSlot(nextSlot(), ZeroHash, 1, ok.accounts, ok.deltas), 'EmptyTradesRoot');
     await expectRevert(f.market.settleSlot(nextSlot(), root(), 1, ok.accounts, '0x00'), 'MalformedBatch');
+  });
+
+  it('property: a settled slot changes each account by exactly its netted delta and conserves total escrow; a refused one changes nothing', async () => {
+    const people = [alice, bob, carol].map((w) => w.address);
+    const marketAddress = await f.market.getAddress();
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.bigInt({ min: 1n, max: 60n * EUR })), { minLength: 1, maxLength: 8 }), async (transfers) => {
+        const entries = transfers.filter(([from, to]) => from !== to).flatMap(([from, to, amount]) => [
+          { account: people[from], delta: -amount },
+          { account: people[to], delta: amount },
+        ]);
+        if (entries.length === 0) return;
+        const packed = packNetting(entries);
+        if (packed.count === 0) return;
+        const before = await Promise.all(people.map((p) => f.market.escrowOf(p)));
+        const held = await f.token.balanceOf(marketAddress);
+        const net = people.map((p) => entries.filter((e) => e.account === p).reduce((sum, e) => sum + e.delta, 0n));
+        const feasible = before.every((b, i) => b + net[i] >= 0n);
+        const s = nextSlot();
+        if (feasible) {
+          await (await f.market.settleSlot(s, root(), transfers.length, packed.accounts, packed.deltas)).wait();
+        } else {
+          await expectRevert(f.market.settleSlot(s, root(), transfers.length, packed.accounts, packed.deltas), 'AccountNegative');
+        }
+        const after = await Promise.all(people.map((p) => f.market.escrowOf(p)));
+        after.forEach((a, i) => assert.equal(a, feasible ? before[i] + net[i] : before[i]));
+        assert.equal(after.reduce((x, y) => x + y, 0n), before.reduce((x, y) => x + y, 0n), 'value conserved');
+        assert.equal(await f.token.balanceOf(marketAddress), held, 'settlement moves no tokens');
+        assert.equal(await f.market.slotSettled(s), feasible);
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('a 500-account batch fits the block gas limit (worst case: 499 fresh accounts credited)', async () => {
