@@ -30,7 +30,7 @@ interface Placed extends FlowHome {
 
 const SIZE = 640;
 const C = SIZE / 2;
-const RING = 250;
+const RING = 240;
 
 /** Splits each home's metered power into its neighbour flows (pro-rata to contracted power) and the residual grid flow. */
 export function allocateFlows(homes: FlowHome[], contracted: NeighbourFlow[]): { flows: NeighbourFlow[]; gridW: Map<string, number> } {
@@ -69,7 +69,7 @@ export class FlowsDiagram {
   constructor(host: HTMLElement, private readonly onFocus: (meter: string | null) => void) {
     this.svg = select(host)
       .append('svg')
-      .attr('viewBox', `0 0 ${SIZE} ${SIZE}`)
+      .attr('viewBox', `-90 -10 ${SIZE + 180} ${SIZE + 20}`)
       .attr('class', 'flows-svg')
       .attr('role', 'group')
       .attr('aria-label', 'Energy flows between homes, the transformer and the grid');
