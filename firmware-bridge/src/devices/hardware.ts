@@ -14,6 +14,10 @@ export async function createHardwareSource(cfg: DeviceConfig, ctx: SourceContext
       const { DsmrMeter } = await import('../dsmr/source.ts');
       return new DsmrMeter(cfg, ctx.log);
     }
+    case 'firmata': {
+      const { FirmataMeter } = await import('../firmata/source.ts');
+      return new FirmataMeter(cfg, ctx);
+    }
     default:
       throw new Error(`device type ${cfg.type} is not available in this build`);
   }

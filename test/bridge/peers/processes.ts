@@ -47,7 +47,9 @@ export interface Peer {
 
 /** Runs a peer script (TS, via tsx) with a JSON config; resolves once it prints {"event":"ready"}. */
 export async function startPeer(script: string, config: unknown): Promise<Peer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/bridge/peers', script), JSON.stringify(config)], {
+  const file = join(REPO, 'test/bridge/peers', script);
+  const [cmd, args] = script.endsWith('.py') ? ['python3', ['-u', file, String(config)]] : [process.execPath, ['--import', 'tsx', file, JSON.stringify(config)]];
+  const child = spawn(cmd, args, {
     cwd: REPO,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
