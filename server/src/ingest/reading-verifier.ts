@@ -2,13 +2,11 @@
 import secp256k1 from 'secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { MeterReadingHasher, type MeterReading } from '@gridmesh/contracts-abi';
+import { FastReadingDigest } from './fast-digest.ts';
 
-const SECP256K1_N_HALF = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
-
-function hexToBytes(hex: string): Uint8Array {
-  const h = hex.startsWith('0x') ? hex.slice(2) : hex;
-  return Uint8Array.from(Buffer.from(h, 'hex'));
-}
+/** secp256k1 n/2, big-endian: an s above it is the malleable twin of a valid signature (EIP-2). */
+const N_HALF = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
+const HEX = /^0x[0-9a-fA-F]{130}$/;
 
 /** Ethereum address (lower case) of an uncompressed 65-byte public key. */
 export function addressOfPublicKey(pub: Uint8Array): string {
@@ -18,31 +16,54 @@ export function addressOfPublicKey(pub: Uint8Array): string {
 
 export type VerifyOutcome = 'ok' | 'bad-signature' | 'wrong-signer';
 
+/** True when the 32-byte big-endian s (at sig[32..64)) is above n/2. */
+function highS(sig: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) {
+    const a = sig[32 + i];
+    const b = N_HALF[i];
+    if (a !== b) return a > b;
+  }
+  return false;
+}
+
+export type ReadingDigestFn = (reading: MeterReading) => Uint8Array;
+
 /**
  * Verifies readings of known meters. The first valid signature of a meter is checked by public-key recovery
- * against the registered address; its public key is then cached so later readings need only a verify.
+ * against the meter address; its public key is then cached so later readings need only a verify.
  */
 export class ReadingVerifier {
-  private readonly hasher: MeterReadingHasher;
   private readonly publicKeys = new Map<string, Uint8Array>();
+  private readonly digestFn: ReadingDigestFn;
 
-  constructor(chainId: number) {
-    this.hasher = new MeterReadingHasher(chainId);
+  /** Without a digest function the portable @noble/hashes hasher is used; prefer `ReadingVerifier.fast()`. */
+  constructor(chainId: number, digest?: ReadingDigestFn) {
+    if (digest) this.digestFn = digest;
+    else {
+      const hasher = new MeterReadingHasher(chainId);
+      this.digestFn = (r) => hasher.digest(r).slice();
+    }
+  }
+
+  /** The verifier with the WASM keccak digest. */
+  static async fast(chainId: number): Promise<ReadingVerifier> {
+    const d = await FastReadingDigest.create(chainId);
+    return new ReadingVerifier(chainId, (r) => d.digest(r));
   }
 
   digest(reading: MeterReading): Uint8Array {
-    return this.hasher.digest(reading);
+    return this.digestFn(reading);
   }
 
   verify(reading: MeterReading, signature: string): VerifyOutcome {
-    const sig = hexToBytes(signature);
-    if (sig.length !== 65) return 'bad-signature';
-    const rs = sig.subarray(0, 64);
+    if (typeof signature !== 'string' || !HEX.test(signature)) return 'bad-signature';
+    const sig = Buffer.from(signature.slice(2), 'hex');
     // Reject malleable high-s signatures, as ethers and the EVM's ecrecover users do.
-    if (BigInt('0x' + Buffer.from(rs.subarray(32)).toString('hex')) > SECP256K1_N_HALF) return 'bad-signature';
+    if (highS(sig)) return 'bad-signature';
     const v = sig[64] >= 27 ? sig[64] - 27 : sig[64];
     if (v !== 0 && v !== 1) return 'bad-signature';
-    const digest = this.digest(reading);
+    const rs = new Uint8Array(sig.buffer, sig.byteOffset, 64);
+    const digest = this.digestFn(reading);
     const meter = reading.meter.toLowerCase();
     const known = this.publicKeys.get(meter);
     try {

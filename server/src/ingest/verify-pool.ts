@@ -1,0 +1,80 @@
+// Verification pool: spreads reading batches over worker threads (node:worker_threads) so signatures verify on every core.
+import { Worker } from 'node:worker_threads';
+import type { SignedMeterReading } from '@gridmesh/contracts-abi';
+import type { VerifyOutcome } from './reading-verifier.ts';
+import type { VerifyRequest, VerifyResponse } from './verify-worker.ts';
+
+const OUTCOMES: VerifyOutcome[] = ['ok', 'bad-signature', 'wrong-signer'];
+
+interface PoolWorker {
+  worker: Worker;
+  /** Readings sent and not yet answered: the pool picks the least loaded worker. */
+  load: number;
+  pending: Map<number, { resolve: (o: VerifyOutcome[]) => void; reject: (e: Error) => void; n: number }>;
+}
+
+/** Verifies batches in worker threads; answers in the order of the batch, whatever the order of completion across batches. */
+export class VerifyPool {
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 1;
+  private closed = false;
+  readonly ready: Promise<void>;
+
+  constructor(chainId: number, readonly size: number) {
+    if (!(size >= 1)) throw new RangeError('a verify pool needs at least one worker');
+    // The worker is TypeScript; a worker thread does not inherit the tsx loader, so a tiny JS entry registers it first.
+    const url = new URL('./verify-worker-boot.mjs', import.meta.url);
+    const readies: Promise<void>[] = [];
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(url, { workerData: { chainId } });
+      worker.unref();
+      const w: PoolWorker = { worker, load: 0, pending: new Map() };
+      readies.push(new Promise<void>((resolve, reject) => {
+        worker.once('error', reject);
+        const onReady = (m: { ready?: boolean }) => {
+          if (!m.ready) return;
+          worker.off('message', onReady);
+          worker.off('error', reject);
+          resolve();
+        };
+        worker.on('message', onReady);
+      }));
+      worker.on('message', (m: VerifyResponse | { ready: true }) => {
+        if (!('id' in m)) return;
+        const p = w.pending.get(m.id);
+        if (!p) return;
+        w.pending.delete(m.id);
+        w.load -= p.n;
+        p.resolve(Array.from(m.outcomes, (c) => OUTCOMES[c]));
+      });
+      worker.on('error', (err) => this.failAll(w, err));
+      worker.on('exit', (code) => this.failAll(w, new Error(`verify worker exited (${code})`)));
+      this.workers.push(w);
+    }
+    this.ready = Promise.all(readies).then(() => undefined);
+  }
+
+  private failAll(w: PoolWorker, err: Error): void {
+    for (const p of w.pending.values()) p.reject(err);
+    w.pending.clear();
+    w.load = 0;
+  }
+
+  /** Outcomes of `readings` (same order). Rejects if the pool is closed or a worker died. */
+  verify(readings: SignedMeterReading[]): Promise<VerifyOutcome[]> {
+    if (this.closed) return Promise.reject(new Error('verify pool is closed'));
+    let w = this.workers[0];
+    for (const c of this.workers) if (c.load < w.load) w = c;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      w.pending.set(id, { resolve, reject, n: readings.length });
+      w.load += readings.length;
+      w.worker.postMessage({ id, readings } satisfies VerifyRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
