@@ -258,18 +258,8 @@ export class Market implements FillSink {
       const result = clearCall(book, this.rule, this.config.callRationing);
       out.push({ type: 'cleared', slot, price: result.price, volumeWh: result.volumeWh, low: result.low, high: result.high, time });
       if (result.price !== null) this.pairTrades(slot, result.price, result.bids, result.asks, time, out);
-      // What did not clear expires: levels better than the margin cleared in full, the margin keeps its unshared rest.
-      for (const side of ['bid', 'ask'] as const) {
-        const { marginal, marginalShares } = side === 'bid' ? result.bids : result.asks;
-        let m = 0;
-        book.forEachOrder(side, (id, _participant, price, remainingWh) => {
-          let left = remainingWh;
-          if (marginal !== null) {
-            if (price === marginal) left -= marginalShares[m++];
-            else if (side === 'bid' ? price > marginal : price < marginal) left = 0;
-          }
-          if (left > 0) out.push({ type: 'expired', id, slot, remainingWh: left, time });
-        });
+      for (const side of [result.bids, result.asks]) {
+        for (let x = 0; x < side.expiredIds.length; x++) out.push({ type: 'expired', id: side.expiredIds[x], slot, remainingWh: side.expiredWh[x], time });
       }
     } else {
       for (const side of ['bid', 'ask'] as const) {
