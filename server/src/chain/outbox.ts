@@ -22,8 +22,12 @@ export interface SettlementOutboxOptions {
   retryMaxMs?: number;
   /** Batches broadcast before waiting for their receipts (distinct nonces, so a burst does not collide). */
   maxInFlight?: number;
-  /** How long to wait for a receipt before checking the batch again. */
+  /** How long one pass waits for a receipt before moving on (the batch is looked at again later). Default 5000. */
+  receiptWaitMs?: number;
+  /** A sent transaction still not mined after this long is reported as an error (default 120000). */
   receiptTimeoutMs?: number;
+  /** Delay before looking again at a batch waiting for inclusion or confirmations. Default 1000. */
+  confirmPollMs?: number;
   /** Poll interval for receipts and for new work. */
   pollMs?: number;
   /** Fee data is reused this long (base fee moves at most 12.5% per block; maxFee is 2× base). Default 2000 ms. */
@@ -70,6 +74,8 @@ export class SettlementOutbox {
   private readonly retryMaxMs: number;
   private readonly maxInFlight: number;
   private readonly receiptTimeoutMs: number;
+  private readonly receiptWaitMs: number;
+  private readonly confirmPollMs: number;
   private readonly pollMs: number;
   private readonly fromBlock: number;
   private readonly feeCacheMs: number;
@@ -95,7 +101,9 @@ export class SettlementOutbox {
     this.retryInitialMs = o.retryInitialMs ?? 500;
     this.retryMaxMs = o.retryMaxMs ?? 30_000;
     this.maxInFlight = o.maxInFlight ?? 16;
-    this.receiptTimeoutMs = o.receiptTimeoutMs ?? 60_000;
+    this.receiptTimeoutMs = o.receiptTimeoutMs ?? 120_000;
+    this.receiptWaitMs = o.receiptWaitMs ?? 5000;
+    this.confirmPollMs = o.confirmPollMs ?? 1000;
     this.pollMs = o.pollMs ?? 50;
     this.fromBlock = o.fromBlock ?? 0;
     this.feeCacheMs = o.feeCacheMs ?? 2000;
@@ -190,8 +198,19 @@ export class SettlementOutbox {
     await Promise.all(
       inFlight.map(async (entry) => {
         try {
-          const receipt = await this.waitForReceipt(entry.txHash as string);
-          if (receipt) await this.onReceipt(entry, receipt);
+          const receipt = await this.waitForInclusion(entry.txHash as string);
+          if (!receipt) {
+            // Not mined yet: look again on a later pass so new slots are not held up behind it.
+            const age = this.now() - (this.store.get(entry.slotId)?.updatedAt ?? this.now());
+            if (age > this.receiptTimeoutMs) throw new Error(`transaction ${entry.txHash} not mined ${Math.round(age / 1000)} s after sending`);
+            this.recheckLater(entry.slotId);
+            return;
+          }
+          if (this.confirmations > 1 && (await this.provider.getBlockNumber()) - receipt.blockNumber + 1 < this.confirmations) {
+            this.recheckLater(entry.slotId);
+            return;
+          }
+          await this.onReceipt(entry, receipt);
         } catch (err) {
           this.transientError(entry, err, false);
         }
@@ -281,18 +300,19 @@ export class SettlementOutbox {
     return entry;
   }
 
-  private async waitForReceipt(txHash: string): Promise<TransactionReceipt | null> {
-    const deadline = this.now() + this.receiptTimeoutMs;
+  /** Polls for the receipt up to receiptWaitMs; null if the transaction is not in a block yet. */
+  private async waitForInclusion(txHash: string): Promise<TransactionReceipt | null> {
+    const deadline = this.now() + this.receiptWaitMs;
     for (;;) {
       const receipt = await this.provider.getTransactionReceipt(txHash);
-      if (receipt) {
-        if (this.confirmations <= 1) return receipt;
-        const head = await this.provider.getBlockNumber();
-        if (head - receipt.blockNumber + 1 >= this.confirmations) return receipt;
-      }
-      if (this.now() > deadline) throw new Error(`no receipt with ${this.confirmations} confirmation(s) for ${txHash} after ${this.receiptTimeoutMs} ms`);
+      if (receipt || this.now() > deadline) return receipt;
       await sleep(this.pollMs);
     }
+  }
+
+  /** A sent batch waiting for inclusion or confirmations: no error, no backoff growth, just a later look. */
+  private recheckLater(slotId: number): void {
+    this.retryAt.set(slotId, { at: this.now() + this.confirmPollMs, delay: 0 });
   }
 
   private async onReceipt(entry: OutboxEntry, receipt: TransactionReceipt): Promise<void> {
