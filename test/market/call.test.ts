@@ -97,6 +97,15 @@ describe('call auction, hand-worked cases', () => {
     assert.deepEqual(time.trades.map((x) => [x.buy, x.sell, x.quantityWh]), [['b0', 's0', 3000], ['b0', 's1', 2000], ['b1', 's1', 1000]]);
   });
 
+  it('gsy case D fill order: bids 9, 3, 3 kWh vs offers 1..5 kWh pair front to front in priority order', () => {
+    // All 15 kWh clear (bids at 20, offers at 10, price 15). Bids in arrival order take offers in arrival order:
+    // b0 ← s0 1, s1 2, s2 3, s3 3; b1 ← s3 1, s4 2; b2 ← s4 3 — the same seven fills gsy's test expects.
+    const r = clear([[20, 9000], [20, 3000], [20, 3000]], [[10, 1000], [10, 2000], [10, 3000], [10, 4000], [10, 5000]]);
+    assert.deepEqual(r.trades.map((x) => [x.buy, x.sell, x.quantityWh / 1000]), [
+      ['b0', 's0', 1], ['b0', 's1', 2], ['b0', 's2', 3], ['b0', 's3', 3], ['b1', 's3', 1], ['b1', 's4', 2], ['b2', 's4', 3],
+    ]);
+  });
+
   it('price is floored to the tick but never below L', () => {
     // Tick 10: L = 100, U = 130 → 100 + floor(0.5·3)·10 = 110 (115 is off the grid).
     const r = clear([[130, 1000]], [[100, 1000]], { tick: 10n });
