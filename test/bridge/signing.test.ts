@@ -10,7 +10,13 @@ describe('bridge signing', () => {
   const w = new Wallet(wallet.privateKey);
   const signer = new ReadingSigner(w, 31337);
 
-  it('signs MeterReading exactly as ethers signTypedData does', async () => {
+  it('uses the native path on this machine (libsecp256k1 + native keccak)', () => {
+    assert.equal(signer.native, true);
+    assert.equal(new ReadingSigner(w, 31337, { native: false }).native, false);
+  });
+
+  for (const native of [true, false]) it(`signs MeterReading exactly as ethers signTypedData does (${native ? 'native' : 'pure JS'} path)`, async () => {
+    const signer = new ReadingSigner(w, 31337, { native });
     await fc.assert(
       fc.asyncProperty(
         fc.record({
