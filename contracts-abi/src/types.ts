@@ -174,10 +174,22 @@ export interface DelegationGrant {
   signature: Hex;
 }
 
-/** REST body of a standing trade rule for one meter; prices are decimal strings (token base units per kWh). */
+/** The signed-in participant authorises the session key the server gave it (EIP-712 `Delegation`). */
+export interface SessionKeyAuthorisation {
+  sessionKey: Address;
+  expiry: number;
+  signature: Hex;
+}
+
+/** A standing trade rule for one meter; prices are decimal strings (token base units per kWh), null = side off. */
 export interface TradeRule {
-  market: string;
-  sellMinPrice?: string | null;
-  buyMaxPrice?: string | null;
+  meter: Address;
+  market?: string;
   enabled: boolean;
+  minSellPrice?: string | null;
+  maxBuyPrice?: string | null;
+}
+
+export interface TradeRulesUpdate {
+  rules: TradeRule[];
 }

@@ -33,7 +33,7 @@ const scenario = fc.record({
   nets: fc.array(fc.integer({ min: -3000, max: 3000 }), { minLength: 32, maxLength: 32 }),
   existing: fc.array(fc.record({ who: fc.integer({ min: 0, max: 2 }), k: fc.integer({ min: -2, max: 20 }), side: fc.constantFrom('bid' as const, 'ask' as const), price: fc.bigInt({ min: 0n, max: 400n }).map((x) => x * 1000n), rem: fc.integer({ min: 1, max: 4000 }), filled: fc.integer({ min: 0, max: 2000 }), open: fc.boolean() }), { maxLength: 12 }),
 }).map(({ now, rules, nets, existing }) => {
-  const rs: TradeRuleInput[] = rules.map((r) => ({ participant: P[r.who], meter: meterOf(P[r.who]), market: 'default', sellMinPrice: r.sell, buyMaxPrice: r.buy, enabled: r.enabled }));
+  const rs: TradeRuleInput[] = rules.map((r) => ({ participant: P[r.who], meter: meterOf(P[r.who]), market: 'default', minSellPrice: r.sell, maxBuyPrice: r.buy, enabled: r.enabled }));
   const first = openSlots(market, now)[0];
   const ruleOrders: RuleOrderView[] = existing.map((e, i) => ({ id: `o${String(i).padStart(3, '0')}`, participant: P[e.who], slot: first + e.k * market.slotMs, side: e.side, price: e.price, remainingWh: e.rem, filledWh: e.filled, open: e.open }));
   const forecast = (meter: string, slot: number) => forecastOf(nets[(Math.floor(slot / market.slotMs) + meter.charCodeAt(3)) % nets.length], slot);
@@ -62,8 +62,8 @@ describe('trade-rule engine', () => {
         assert.ok(price >= market.floor && price <= market.cap && price % market.tick === 0n);
         const mine = rules.filter((r) => r.participant === i.participant && r.enabled);
         assert.ok(mine.length > 0, 'no rule, no order');
-        if (i.side === 'ask') for (const r of mine) if (r.sellMinPrice !== null) assert.ok(price >= r.sellMinPrice);
-        if (i.side === 'bid') for (const r of mine) if (r.buyMaxPrice !== null) assert.ok(price <= r.buyMaxPrice);
+        if (i.side === 'ask') for (const r of mine) if (r.minSellPrice !== null) assert.ok(price >= r.minSellPrice);
+        if (i.side === 'bid') for (const r of mine) if (r.maxBuyPrice !== null) assert.ok(price <= r.maxBuyPrice);
         if (i.kind === 'place') {
           const net = forecast(meterOf(i.participant), i.slot).netWh;
           assert.ok(i.side === 'ask' ? net > 0 && i.quantityWh <= net : net < 0 && i.quantityWh <= -net);
@@ -78,7 +78,7 @@ describe('trade-rule engine', () => {
   it('example: sells surplus at the minimum price, amends on a new forecast, cancels when the deficit flips the side', () => {
     const now = 1_700_000_000_000;
     const slot = openSlots(market, now)[0];
-    const rules: TradeRuleInput[] = [{ participant: P[0], meter: meterOf(P[0]), market: 'default', sellMinPrice: 120_500n, buyMaxPrice: 300_000n, enabled: true }];
+    const rules: TradeRuleInput[] = [{ participant: P[0], meter: meterOf(P[0]), market: 'default', minSellPrice: 120_500n, maxBuyPrice: 300_000n, enabled: true }];
     const only = (net: number) => (_m: string, s: number) => (s === slot ? forecastOf(net, s) : null);
     const placed = decideRuleOrders({ now, market, rules, forecast: only(800), ruleOrders: [] });
     assert.deepEqual(placed, [{ kind: 'place', participant: P[0], market: 'default', slot, side: 'ask', price: 121_000n, quantityWh: 800, expiry: slot }]);

@@ -55,7 +55,7 @@ describe('rule runner (real order service, SQLite store)', function () {
 
     const { delegate, typedData } = await delegations.createSessionKey(participant, now + DAY, now);
     await delegations.authorise({ ...typedData.message, signature: await owner.signTypedData(typedData.domain, DelegationTypes, typedData.message) }, now);
-    await store.rules.upsertRule({ participant, meter, market: settings.id, sellMinPrice: '150000', buyMaxPrice: null, enabled: true, updatedAt: now });
+    await store.rules.upsertRule({ participant, meter, market: settings.id, minSellPrice: '150000', maxBuyPrice: null, enabled: true, updatedAt: now });
 
     const port = {
       submit: (body: unknown) => orders.submit(body, { kind: 'rule' }),
@@ -78,7 +78,7 @@ describe('rule runner (real order service, SQLite store)', function () {
     }
     assert.deepEqual(await runner.run(now), { placed: 0, amended: 0, cancelled: 0, failed: [], noDelegation: [] });
 
-    await store.rules.upsertRule({ participant, meter, market: settings.id, sellMinPrice: '150000', buyMaxPrice: null, enabled: false, updatedAt: now });
+    await store.rules.upsertRule({ participant, meter, market: settings.id, minSellPrice: '150000', maxBuyPrice: null, enabled: false, updatedAt: now });
     const off = await runner.run(now);
     assert.equal(off.cancelled, first.placed);
     assert.equal((await store.market.orders({ participant, market: settings.id, status: 'open' })).length, 0);
@@ -92,7 +92,7 @@ describe('rule runner (real order service, SQLite store)', function () {
     await store.readings.insertMany([...Array(20).keys()].map((k) => ({
       meter, seq: k, timestamp: base + k * 60_000, importWh: 0, exportWh: k * 100, powerW: 0, flags: 0, signature: ('0x' + '1'.repeat(130)) as Hex, phases: null, receivedAt: 0,
     })));
-    await store.rules.upsertRule({ participant, meter, market: 'demo', sellMinPrice: '100000', buyMaxPrice: null, enabled: true, updatedAt: now });
+    await store.rules.upsertRule({ participant, meter, market: 'demo', minSellPrice: '100000', maxBuyPrice: null, enabled: true, updatedAt: now });
     const delegations = new DelegationService(store, CHAIN, 'rule-runner-test-secret');
     await delegations.load();
     const calls: string[] = [];

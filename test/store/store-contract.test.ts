@@ -181,12 +181,12 @@ function storeContract(name: string, target: () => Target | null, skipReason: st
     });
 
     it('upserts one trade rule per (participant, meter), lists and removes them', async () => {
-      const rule = { participant: P(5), meter: P(6), market: 'm1', sellMinPrice: '150000', buyMaxPrice: null, enabled: true, updatedAt: 1 };
+      const rule = { participant: P(5), meter: P(6), market: 'm1', minSellPrice: '150000', maxBuyPrice: null, enabled: true, updatedAt: 1 };
       await store.rules.upsertRule(rule);
-      await store.rules.upsertRule({ ...rule, meter: P(7), buyMaxPrice: '350000' });
-      const changed = await store.rules.upsertRule({ ...rule, participant: P(5).toUpperCase().replace('0X', '0x') as Address, sellMinPrice: '160000', enabled: false, updatedAt: 2 });
-      assert.deepEqual(changed, { ...rule, participant: P(5).toLowerCase(), meter: P(6).toLowerCase(), sellMinPrice: '160000', enabled: false, updatedAt: 2 });
-      assert.deepEqual((await store.rules.rules(P(5))).map((r) => [r.meter, r.sellMinPrice, r.buyMaxPrice, r.enabled]), [[P(6), '160000', null, false], [P(7), '150000', '350000', true]]);
+      await store.rules.upsertRule({ ...rule, meter: P(7), maxBuyPrice: '350000' });
+      const changed = await store.rules.upsertRule({ ...rule, participant: P(5).toUpperCase().replace('0X', '0x') as Address, minSellPrice: '160000', enabled: false, updatedAt: 2 });
+      assert.deepEqual(changed, { ...rule, participant: P(5).toLowerCase(), meter: P(6).toLowerCase(), minSellPrice: '160000', enabled: false, updatedAt: 2 });
+      assert.deepEqual((await store.rules.rules(P(5))).map((r) => [r.meter, r.minSellPrice, r.maxBuyPrice, r.enabled]), [[P(6), '160000', null, false], [P(7), '150000', '350000', true]]);
       assert.ok((await store.rules.rules()).length >= 2);
       assert.equal(await store.rules.removeRule(P(5), P(6)), true);
       assert.equal(await store.rules.removeRule(P(5), P(6)), false);

@@ -267,18 +267,37 @@ export const delegationGrantSchema = {
   properties: { participant: address, delegate: address, expiry: timestampMs, signature },
 } as const;
 
-/** REST PUT /api/rules/:meter: a standing trade rule for one meter (prices in token base units per kWh). */
+/** REST POST /api/participants/:address/delegation: the signed-in participant authorises a session key it was given. */
+export const sessionKeyAuthorisationSchema = {
+  $id: id('SessionKeyAuthorisation'),
+  type: 'object',
+  additionalProperties: false,
+  required: ['sessionKey', 'expiry', 'signature'],
+  properties: { sessionKey: address, expiry: timestampMs, signature },
+} as const;
+
+/** One standing trade rule for one meter (prices in token base units per kWh; null = do not sell / do not buy). */
 export const tradeRuleSchema = {
   $id: id('TradeRule'),
   type: 'object',
   additionalProperties: false,
-  required: ['market', 'enabled'],
+  required: ['meter', 'enabled'],
   properties: {
+    meter: address,
     market: marketId,
-    sellMinPrice: { anyOf: [decimal, { type: 'null' }] },
-    buyMaxPrice: { anyOf: [decimal, { type: 'null' }] },
     enabled: { type: 'boolean' },
+    minSellPrice: { anyOf: [decimal, { type: 'null' }] },
+    maxBuyPrice: { anyOf: [decimal, { type: 'null' }] },
   },
+} as const;
+
+/** REST PUT /api/participants/:address/rules: the participant's whole rule set. */
+export const tradeRulesUpdateSchema = {
+  $id: id('TradeRulesUpdate'),
+  type: 'object',
+  additionalProperties: false,
+  required: ['rules'],
+  properties: { rules: { type: 'array', maxItems: 64, items: { $ref: 'TradeRule.json' } } },
 } as const;
 
 export const wireSchemas = [
@@ -299,5 +318,7 @@ export const wireSchemas = [
   bookSnapshotSchema,
   tradeSchema,
   delegationGrantSchema,
+  sessionKeyAuthorisationSchema,
   tradeRuleSchema,
+  tradeRulesUpdateSchema,
 ] as const;

@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { TypedDataEncoder, Wallet, verifyTypedData } from 'ethers';
 import {
   DelegationTypes, ErrorCode, gridmeshDomain, validate,
-  type Address, type DelegationGrant, type Eip712Domain, type Hex, type WireError,
+  type Address, type DelegationGrant, type Eip712Domain, type Hex, type SessionKeyAuthorisation, type WireError,
 } from '@gridmesh/contracts-abi';
 import type { DelegationRecord, Store } from '../store/index.ts';
 import { DelegateOrderSigner } from './order-signing.ts';
@@ -139,6 +139,26 @@ export class DelegationService {
     const stored = await this.store.rules.putDelegation(record);
     this.cache(stored);
     return stored;
+  }
+
+  /**
+   * The REST shape of API.md (`POST /api/participants/:address/delegation {sessionKey, expiry, signature}`): the signed-in
+   * participant authorises a key; same checks as authorise().
+   */
+  async authoriseSessionKey(participant: string, body: unknown, now: number): Promise<DelegationRecord> {
+    const checked = validate<SessionKeyAuthorisation>('SessionKeyAuthorisation', body);
+    if (!checked.ok) throw new DelegationError(400, checked.error);
+    const b = checked.value;
+    try {
+      return await this.authorise({ participant: lower(participant), delegate: b.sessionKey, expiry: b.expiry, signature: b.signature }, now);
+    } catch (err) {
+      // Name the field as the caller sent it.
+      if (err instanceof DelegationError) {
+        const fields = err.body.fields?.map((f) => (f.field === '/delegate' ? { ...f, field: '/sessionKey' } : f));
+        throw new DelegationError(err.status, { ...err.body, ...(fields ? { fields } : {}) });
+      }
+      throw err;
+    }
   }
 
   async revoke(participant: string, delegate: string, now: number): Promise<boolean> {

@@ -16,8 +16,8 @@ export interface TradeRuleInput {
   participant: string;
   meter: string;
   market: string;
-  sellMinPrice: bigint | null;
-  buyMaxPrice: bigint | null;
+  minSellPrice: bigint | null;
+  maxBuyPrice: bigint | null;
   enabled: boolean;
 }
 
@@ -71,17 +71,17 @@ const ceilTick = (p: bigint, tick: bigint) => ((p + tick - 1n) / tick) * tick;
 const floorTick = (p: bigint, tick: bigint) => (p / tick) * tick;
 
 /** One participant's merged rule: several meters' forecasts add up; the most cautious prices apply. */
-interface MergedRule { participant: string; meters: string[]; sellMinPrice: bigint | null; buyMaxPrice: bigint | null }
+interface MergedRule { participant: string; meters: string[]; minSellPrice: bigint | null; maxBuyPrice: bigint | null }
 
 function mergeRules(rules: readonly TradeRuleInput[], market: string): Map<string, MergedRule> {
   const out = new Map<string, MergedRule>();
   for (const r of rules) {
     if (!r.enabled || r.market !== market) continue;
     const p = lower(r.participant);
-    const m = out.get(p) ?? { participant: p, meters: [], sellMinPrice: null, buyMaxPrice: null };
+    const m = out.get(p) ?? { participant: p, meters: [], minSellPrice: null, maxBuyPrice: null };
     if (!m.meters.includes(lower(r.meter))) m.meters.push(lower(r.meter));
-    if (r.sellMinPrice !== null) m.sellMinPrice = m.sellMinPrice === null || r.sellMinPrice > m.sellMinPrice ? r.sellMinPrice : m.sellMinPrice;
-    if (r.buyMaxPrice !== null) m.buyMaxPrice = m.buyMaxPrice === null || r.buyMaxPrice < m.buyMaxPrice ? r.buyMaxPrice : m.buyMaxPrice;
+    if (r.minSellPrice !== null) m.minSellPrice = m.minSellPrice === null || r.minSellPrice > m.minSellPrice ? r.minSellPrice : m.minSellPrice;
+    if (r.maxBuyPrice !== null) m.maxBuyPrice = m.maxBuyPrice === null || r.maxBuyPrice < m.maxBuyPrice ? r.maxBuyPrice : m.maxBuyPrice;
     out.set(p, m);
   }
   return out;
@@ -130,15 +130,15 @@ export function decideRuleOrders(input: RuleEngineInput): RuleIntent[] {
       let side: 'bid' | 'ask' | null = null;
       let price = 0n;
       let wanted = 0;
-      if (known && net > 0 && rule.sellMinPrice !== null) {
-        const px = ceilTick(rule.sellMinPrice > market.floor ? rule.sellMinPrice : market.floor, market.tick);
+      if (known && net > 0 && rule.minSellPrice !== null) {
+        const px = ceilTick(rule.minSellPrice > market.floor ? rule.minSellPrice : market.floor, market.tick);
         if (px <= market.cap) {
           side = 'ask';
           price = px;
           wanted = Math.min(net, input.exportCapacityWh?.get(p) ?? Number.MAX_SAFE_INTEGER);
         }
-      } else if (known && net < 0 && rule.buyMaxPrice !== null) {
-        const px = floorTick(rule.buyMaxPrice < market.cap ? rule.buyMaxPrice : market.cap, market.tick);
+      } else if (known && net < 0 && rule.maxBuyPrice !== null) {
+        const px = floorTick(rule.maxBuyPrice < market.cap ? rule.maxBuyPrice : market.cap, market.tick);
         if (px >= market.floor) {
           side = 'bid';
           price = px;

@@ -79,7 +79,7 @@ export class RuleRunner {
     const records = (await this.store.rules.rules()).filter((r) => r.market === this.market.name);
     const rules: TradeRuleInput[] = records.map((r) => ({
       participant: r.participant, meter: r.meter, market: r.market, enabled: r.enabled,
-      sellMinPrice: r.sellMinPrice === null ? null : BigInt(r.sellMinPrice), buyMaxPrice: r.buyMaxPrice === null ? null : BigInt(r.buyMaxPrice),
+      minSellPrice: r.minSellPrice === null ? null : BigInt(r.minSellPrice), maxBuyPrice: r.maxBuyPrice === null ? null : BigInt(r.maxBuyPrice),
     }));
     const forecasts = await this.forecasts(now, [...new Set(rules.filter((r) => r.enabled).map((r) => r.meter.toLowerCase()))]);
     const slots = openSlots(this.market, now);

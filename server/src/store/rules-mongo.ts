@@ -9,7 +9,7 @@ interface RuleDoc extends Omit<TradeRuleRecord, 'participant' | 'meter'> { _id: 
 interface DelegationDoc extends Omit<DelegationRecord, 'participant' | 'delegate'> { _id: string; participant: string; delegate: string }
 
 const ruleSchema = new Schema<RuleDoc>(
-  { _id: String, participant: { type: String, index: true }, meter: String, market: String, sellMinPrice: { type: String, default: null }, buyMaxPrice: { type: String, default: null }, enabled: Boolean, updatedAt: Number },
+  { _id: String, participant: { type: String, index: true }, meter: String, market: String, minSellPrice: { type: String, default: null }, maxBuyPrice: { type: String, default: null }, enabled: Boolean, updatedAt: Number },
   { versionKey: false },
 );
 const delegationSchema = new Schema<DelegationDoc>(
@@ -21,7 +21,7 @@ const delegationSchema = new Schema<DelegationDoc>(
 );
 
 const toRule = (d: RuleDoc): TradeRuleRecord => ({
-  participant: d.participant as Address, meter: d.meter as Address, market: d.market, sellMinPrice: d.sellMinPrice ?? null, buyMaxPrice: d.buyMaxPrice ?? null,
+  participant: d.participant as Address, meter: d.meter as Address, market: d.market, minSellPrice: d.minSellPrice ?? null, maxBuyPrice: d.maxBuyPrice ?? null,
   enabled: d.enabled, updatedAt: d.updatedAt,
 });
 const toDelegation = (d: DelegationDoc): DelegationRecord => ({
@@ -37,7 +37,7 @@ export async function mongoRulesRepo(conn: Connection): Promise<RulesRepo> {
     async upsertRule(r) {
       const p = key(r.participant);
       const m = key(r.meter);
-      const doc = { _id: `${p}:${m}`, participant: p, meter: m, market: r.market, sellMinPrice: r.sellMinPrice, buyMaxPrice: r.buyMaxPrice, enabled: r.enabled, updatedAt: r.updatedAt };
+      const doc = { _id: `${p}:${m}`, participant: p, meter: m, market: r.market, minSellPrice: r.minSellPrice, maxBuyPrice: r.maxBuyPrice, enabled: r.enabled, updatedAt: r.updatedAt };
       await Rules.replaceOne({ _id: doc._id }, doc, { upsert: true });
       return toRule(doc);
     },

@@ -7,9 +7,9 @@ export interface TradeRuleRecord {
   meter: Address;
   market: string;
   /** Sell surplus at no less than this price (token base units per kWh, decimal string); null = do not sell. */
-  sellMinPrice: string | null;
+  minSellPrice: string | null;
   /** Buy deficit at no more than this price; null = do not buy. */
-  buyMaxPrice: string | null;
+  maxBuyPrice: string | null;
   enabled: boolean;
   updatedAt: number;
 }

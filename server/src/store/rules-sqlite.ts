@@ -32,7 +32,7 @@ interface RuleRow { participant: string; meter: string; market: string; sell_min
 interface DelegationRow { participant: string; delegate: string; expiry: number; signature: string | null; encrypted_key: string | null; created_at: number; revoked_at: number | null }
 
 const toRule = (r: RuleRow): TradeRuleRecord => ({
-  participant: r.participant as Address, meter: r.meter as Address, market: r.market, sellMinPrice: r.sell_min_price, buyMaxPrice: r.buy_max_price,
+  participant: r.participant as Address, meter: r.meter as Address, market: r.market, minSellPrice: r.sell_min_price, maxBuyPrice: r.buy_max_price,
   enabled: r.enabled === 1, updatedAt: r.updated_at,
 });
 const toDelegation = (r: DelegationRow): DelegationRecord => ({
@@ -64,7 +64,7 @@ export function sqliteRulesRepo(db: Database.Database): RulesRepo {
   };
   return {
     async upsertRule(r) {
-      q.upsertRule.run(key(r.participant), key(r.meter), r.market, r.sellMinPrice, r.buyMaxPrice, r.enabled ? 1 : 0, r.updatedAt);
+      q.upsertRule.run(key(r.participant), key(r.meter), r.market, r.minSellPrice, r.maxBuyPrice, r.enabled ? 1 : 0, r.updatedAt);
       return toRule(q.rule.get(key(r.participant), key(r.meter)) as RuleRow);
     },
     async rule(participant, meter) {
