@@ -1,17 +1,37 @@
-// Composes the gridmesh server: store, registry, ingestion, Express REST and Socket.IO namespaces on one HTTP port.
+// Composes the gridmesh server: store, registry, ingestion, markets (engine + journal), slot lifecycle, auth, REST and Socket.IO.
 import { createServer, type Server as HttpServer } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
+import pino from 'pino';
+import type { Address } from '@gridmesh/contracts-abi';
 import type { ServerConfig } from './config.ts';
 import { openStore, type Store } from './store/index.ts';
 import { Registry } from './registry/registry.ts';
 import { ReadingIngest } from './ingest/ingest.ts';
 import { LiveState } from './realtime/live-state.ts';
 import { attachBridgeNamespace } from './realtime/bridge-namespace.ts';
-import { attachMarketNamespace } from './realtime/market-namespace.ts';
+import { attachMarketNamespace, type MarketHub } from './realtime/market-namespace.ts';
+import { computeFlows, type Flows } from './realtime/flows.ts';
 import { apiRoutes } from './http/routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
+import { marketRoutes } from './http/market-routes.ts';
+import { authRoutes } from './http/auth-routes.ts';
+import { opsRoutes, type ChainInfo, type DemoHomeKey, type OperatorSources } from './http/ops-routes.ts';
+import { rateLimiter } from './http/rate-limit.ts';
+import { MarketRuntime } from './orders/market-runtime.ts';
+import { marketInfo } from './orders/market-settings.ts';
+import { OrderService, OrderError, type OrderChange } from './orders/order-service.ts';
+import { bookSnapshot, orderInfo, slotInfo, tradeMessage } from './orders/views.ts';
+import { LedgerEscrow, type EscrowSource } from './orders/escrow.ts';
+import { SlotLifecycle, type SlotSettler } from './slots/slot-lifecycle.ts';
+import { ManualClock, systemClock, type Clock } from './slots/clock.ts';
+import { SignIn } from './auth/sign-in.ts';
+import { SessionTokens } from './auth/session-tokens.ts';
+import { readSession, tokenFromCookie } from './auth/http-session.ts';
+import { ServerMetrics } from './ops/metrics.ts';
 
 export interface GridmeshServer {
   readonly http: HttpServer;
@@ -19,6 +39,13 @@ export interface GridmeshServer {
   readonly store: Store;
   readonly registry: Registry;
   readonly live: LiveState;
+  readonly markets: ReadonlyMap<string, MarketRuntime>;
+  readonly orders: OrderService;
+  readonly lifecycle: SlotLifecycle;
+  readonly hub: MarketHub;
+  readonly clock: Clock;
+  readonly tokens: SessionTokens;
+  readonly metrics: ServerMetrics;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   close(): Promise<void>;
@@ -29,24 +56,181 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-const consoleLogger: Logger = {
-  info: (msg, fields) => console.log(JSON.stringify({ level: 'info', msg, ...fields })),
-  error: (msg, fields) => console.error(JSON.stringify({ level: 'error', msg, ...fields })),
-};
+/** Structured JSON logs (pino) to stdout. */
+export function pinoLogger(): Logger {
+  const log = pino({ base: { svc: 'gridmesh' } });
+  // msg first in each line (fields after), the shape scripts and tests grep for.
+  return { info: (msg, fields) => log.info({ msg, ...fields }), error: (msg, fields) => log.error({ msg, ...fields }) };
+}
 
-export async function startServer(config: ServerConfig, log: Logger = consoleLogger): Promise<GridmeshServer> {
-  const now = Date.now;
+/** Integration points other modules plug in (chain escrow, settlement, demo); all optional. */
+export interface ServerOptions {
+  clock?: Clock;
+  escrow?: EscrowSource;
+  settler?: SlotSettler;
+  chain?: () => ChainInfo;
+  demoHomes?: () => DemoHomeKey[];
+  operator?: OperatorSources;
+}
+
+function sessionSecret(config: ServerConfig): Buffer {
+  if (config.sessionSecret) return Buffer.from(config.sessionSecret, 'hex');
+  // Kept in the data dir so sessions survive a restart.
+  const file = join(config.dataDir, 'session.key');
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  mkdirSync(config.dataDir, { recursive: true });
+  const secret = randomBytes(32);
+  writeFileSync(file, secret.toString('hex'), { mode: 0o600 });
+  return secret;
+}
+
+export async function startServer(config: ServerConfig, log: Logger = pinoLogger(), options: ServerOptions = {}): Promise<GridmeshServer> {
+  const testClock = config.testClockStart !== undefined ? new ManualClock(config.testClockStart) : undefined;
+  const clock: Clock = options.clock ?? testClock ?? systemClock;
+  const now = () => clock.now();
+  const metrics = new ServerMetrics();
   const store = await openStore({ sqlitePath: config.sqlitePath, mongodbUri: config.mongodbUri });
-  const registry = new Registry(store, config.chainId, now);
+  const registry = new Registry(store, config.chainId, Date.now);
   await registry.load();
   const live = new LiveState(registry);
   await live.load(store);
-  const ingest = new ReadingIngest(store, config.chainId, now);
+  const ingest = new ReadingIngest(store, config.chainId, Date.now);
+  const escrow = options.escrow ?? new LedgerEscrow(config.ledgerEscrow);
+
+  // Markets: books of open slots rebuilt from the journal before anything is accepted.
+  const exportCapacityW = (participant: Address) => registry.listHomes().filter((h) => h.owner === participant && h.role !== 'ev').reduce((a, h) => a + h.capacityW, 0);
+  const markets = new Map<string, MarketRuntime>();
+  for (const settings of config.markets) {
+    const rt = new MarketRuntime(settings, store, { escrowBalance: (p) => escrow.balance(p), exportCapacityW });
+    await rt.load();
+    markets.set(settings.id, rt);
+  }
+  const orders = new OrderService(markets, config.chainId, clock);
+  orders.setBidPreparation((p) => escrow.refresh(p).catch(() => undefined));
+  const lifecycle = new SlotLifecycle(markets, clock, log);
+  if (options.settler) lifecycle.setSettler(options.settler);
+  const tokens = new SessionTokens(sessionSecret(config));
+  const signIn = new SignIn(config.chainId, now);
+
+  const flowsOf = async (market: string): Promise<Flows> => {
+    const rt = markets.get(market) as MarketRuntime;
+    const t = now();
+    const slot = t - (t % rt.settings.slotMs);
+    const trades = await store.market.trades({ market, from: slot, to: slot + 1 });
+    return computeFlows(market, slot, rt.settings.slotMs, t, live.all(), trades);
+  };
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const http = createServer(app);
+  const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: 4e6 });
+  let redisClients: { quit(): Promise<unknown> }[] = [];
+  if (config.redisUrl) {
+    // Several server processes share /market broadcasts through Redis pub/sub.
+    const { createClient } = await import('redis');
+    const { createAdapter } = await import('@socket.io/redis-adapter');
+    const pub = createClient({ url: config.redisUrl });
+    const sub = pub.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub));
+    redisClients = [pub, sub];
+  }
+
+  const hub = attachMarketNamespace(io.of('/market'), {
+    liveHomes: () => live.all(),
+    hasMarket: (m) => markets.has(m),
+    async marketSnapshot(market) {
+      const rt = markets.get(market) as MarketRuntime;
+      const seq = hub.seq(`market:${market}`);
+      const slots = rt.liveSlots();
+      const t = now();
+      const current = t - (t % rt.settings.slotMs);
+      const trades = await store.market.trades({ market, from: current - rt.settings.slotMs, to: Number.MAX_SAFE_INTEGER });
+      return {
+        market: marketInfo(rt.settings, t),
+        slots: slots.map((s) => slotInfo(s, rt.settings)),
+        books: slots.filter((s) => s.state === 'open').map((s) => bookSnapshot(rt, s.slot, seq)),
+        trades: trades.map(tradeMessage),
+        flows: await flowsOf(market),
+      };
+    },
+    async participantSnapshot(address) {
+      const open = await store.market.orders({ participant: address as Address, status: 'open' });
+      return { orders: open.map(orderInfo) };
+    },
+    books: (market, slots, seq) => slots.map((slot) => bookSnapshot(markets.get(market) as MarketRuntime, slot, seq)),
+    flows: (market) => flowsOf(market),
+    session: (token, cookie) => tokens.verify(token ?? tokenFromCookie(cookie), now()),
+    submitOrder: async (payload, session) => { const o = await orders.submit(payload, { kind: 'session', address: session.address }); return { order: orderInfo(o.order), trades: o.trades.map(tradeMessage) }; },
+    amendOrder: async (payload, session) => {
+      const id = (payload as { orderId?: unknown } | null)?.orderId;
+      if (typeof id !== 'string') throw new OrderError(400, { code: 'VALIDATION', message: '/orderId is required', fields: [{ field: '/orderId', message: 'is required' }] });
+      const o = await orders.amend(id, payload, { kind: 'session', address: session.address });
+      return { order: orderInfo(o.order), trades: o.trades.map(tradeMessage) };
+    },
+    cancelOrder: async (payload, session) => {
+      const id = (payload as { orderId?: unknown } | null)?.orderId;
+      if (typeof id !== 'string') throw new OrderError(400, { code: 'VALIDATION', message: '/orderId is required', fields: [{ field: '/orderId', message: 'is required' }] });
+      const o = await orders.cancel(id, { kind: 'session', address: session.address });
+      return { order: orderInfo(o.order) };
+    },
+  }, config.broadcastIntervalMs);
+
+  // Every committed change fans out to the rooms that show it.
+  const broadcast = (change: OrderChange) => {
+    const rt = markets.get(change.market) as MarketRuntime;
+    const slots = new Set<number>();
+    for (const o of change.orders) slots.add(o.slot);
+    for (const s of slots) hub.book(change.market, s);
+    if (change.trades.length) {
+      hub.trades(change.market, change.trades.map(tradeMessage));
+      hub.flows(change.market);
+      metrics.trades.inc(change.trades.length);
+    }
+    if (change.slots.length) hub.slots(change.market, change.slots.map((s) => slotInfo(s, rt.settings)));
+    const byOwner = new Map<string, ReturnType<typeof orderInfo>[]>();
+    for (const o of change.orders) byOwner.set(o.participant, [...(byOwner.get(o.participant) ?? []), orderInfo(o)]);
+    for (const [owner, list] of byOwner) hub.orders(owner, list);
+  };
+  orders.onChange(broadcast);
+  lifecycle.afterClose = (market, result) => broadcast({ market, orders: result.orders, trades: result.trades, slots: [] });
+  lifecycle.onSlots((market, slots) => {
+    const rt = markets.get(market) as MarketRuntime;
+    hub.slots(market, slots.map((s) => slotInfo(s, rt.settings)));
+    hub.flows(market);
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    for (const rt of markets.values()) {
+      for (const side of ['bid', 'ask'] as const) {
+        let depth = 0;
+        for (const s of rt.liveSlots()) if (s.state === 'open') for (const l of rt.market.bookSnapshot(s.slot, 1000)[side === 'bid' ? 'bids' : 'asks']) depth += l.quantityWh;
+        metrics.bookDepth.set({ market: rt.settings.id, side }, depth);
+      }
+      const t = now();
+      const lagging = rt.liveSlots().filter((s) => s.state === 'metering' || s.state === 'settling').map((s) => t - (s.slot + rt.settings.slotMs + rt.settings.graceMs));
+      metrics.settlementLag.set(Math.max(0, ...lagging) / 1000);
+    }
+    if (options.operator?.outboxDepth) metrics.outboxDepth.set(await options.operator.outboxDepth());
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
   app.use(express.json({ limit: '1mb' }));
-  app.use('/api', apiRoutes({ store, registry, live, chainId: config.chainId, startedAt: now(), now }));
+  app.use('/api', readSession(tokens, now));
+  app.use('/api', rateLimiter(config.rateLimit));
+  let baseUrl = '';
+  app.use('/api', apiRoutes({ store, registry, live, chainId: config.chainId, startedAt: Date.now(), now: Date.now }));
+  app.use('/api', authRoutes({ signIn, tokens, store, now }));
+  app.use('/api', marketRoutes({
+    store, markets, orders, clock, roomSeq: (room) => hub.seq(room), flows: flowsOf,
+    escrow: (p) => escrow.read(p),
+  }));
+  app.use('/api', opsRoutes({
+    store, registry, live, markets, clock, baseUrl: () => baseUrl,
+    chain: options.chain ?? (() => ({ chainId: config.chainId, rpcUrl: null, embedded: false, operator: null, addresses: null, withdrawalDelaySeconds: null })),
+    demoHomes: options.demoHomes, operator: options.operator ?? {}, testClock, onClockMoved: () => lifecycle.step(),
+  }));
   app.use('/api', notFound);
   if (config.webDir && existsSync(config.webDir)) {
     app.use(express.static(config.webDir, { index: 'index.html', maxAge: '1h' }));
@@ -54,18 +238,16 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
   app.use(notFound);
   app.use(errorHandler((err) => log.error('request failed', { err: err instanceof Error ? err.stack : String(err) })));
 
-  const http = createServer(app);
-  const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: 4e6 });
-  const market = attachMarketNamespace(io.of('/market'), live, config.broadcastIntervalMs);
   attachBridgeNamespace(io.of('/bridge'), {
     chainId: config.chainId,
     ingest,
     live,
-    now,
+    now: Date.now,
     isRegistered: (meter) => registry.home(meter) !== undefined,
     onCommitted: (readings) => {
+      metrics.readings.inc(readings.length);
       const update = live.update(readings[readings.length - 1]);
-      if (update) market.power(update);
+      if (update) hub.power(update);
     },
     log: (msg, fields) => log.info(msg, fields),
   });
@@ -77,17 +259,23 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  log.info('gridmesh server listening', { url, store: store.kind, chainId: config.chainId });
+  baseUrl = url;
+  lifecycle.start();
+  log.info('gridmesh server listening', { url, store: store.kind, chainId: config.chainId, markets: [...markets.keys()] });
 
   let closed = false;
   return {
-    http, io, store, registry, live, url,
+    http, io, store, registry, live, url, markets, orders, lifecycle, hub, clock, tokens, metrics,
     async close() {
       if (closed) return;
       closed = true;
-      market.stop();
+      // Stop producing work first, then let in-flight commands finish before the store closes.
+      lifecycle.stop();
+      hub.stop();
       io.disconnectSockets(true);
       await new Promise<void>((r) => io.close(() => r()));
+      await Promise.all([...markets.values()].map((rt) => rt.serial(async () => undefined)));
+      await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
       await store.close();
     },
   };

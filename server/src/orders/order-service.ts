@@ -73,6 +73,11 @@ export class OrderService {
     this.signer = new OrderSigner(chainId);
   }
 
+  private prepareBid: (participant: Address) => Promise<void> = async () => {};
+
+  /** Called before a bid is checked, e.g. to refresh the participant's cached escrow balance from the chain. */
+  setBidPreparation(prepare: (participant: Address) => Promise<void>): void { this.prepareBid = prepare; }
+
   /** The rules module registers how to recognise a participant's delegated session keys. */
   setDelegateCheck(check: DelegateCheck): void { this.delegateCheck = check; }
   onChange(listener: (change: OrderChange) => void): void { this.listeners.push(listener); }
@@ -116,6 +121,7 @@ export class OrderService {
     const { signature, ...fields } = sub;
     const signer = this.checkSigner(fields, signature, now);
     if (sub.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
+    if (sub.side === 'bid') await this.prepareBid(participant);
     return rt.serial(async () => {
       if (await rtStoreNonceUsed(rt, participant, sub.nonce)) {
         throw new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${sub.nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });
@@ -146,6 +152,7 @@ export class OrderService {
     };
     const signer = this.checkSigner(fields, body.signature, now);
     if (body.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
+    if (order.side === 'bid') await this.prepareBid(order.participant);
     return rt.serial(async () => {
       if (await rtStoreNonceUsed(rt, order.participant, body.nonce)) {
         throw new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${body.nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });

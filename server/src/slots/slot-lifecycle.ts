@@ -46,8 +46,15 @@ export class SlotLifecycle {
     this.timer = null;
   }
 
-  /** Advance every slot as far as the clock allows, then sleep until the next due transition. */
-  async step(): Promise<void> {
+  private chain: Promise<void> = Promise.resolve();
+
+  /** Advance every slot as far as the clock allows, then sleep until the next due transition. Runs are serialised. */
+  step(): Promise<void> {
+    this.chain = this.chain.then(() => this.run());
+    return this.chain;
+  }
+
+  private async run(): Promise<void> {
     if (this.running || this.stopped) return;
     this.running = true;
     this.timer?.cancel();
