@@ -143,7 +143,12 @@ export class FastOrderBook implements OrderBook {
     this.lCap = size;
   }
 
-  private tickOf(price: bigint): number { return (Number(price) - this.floorN) / this.tickN; }
+  /** Tick index of a price; the Market has validated range and grid, this guards direct users of the book. */
+  private tickOf(price: bigint): number {
+    const t = (Number(price) - this.floorN) / this.tickN;
+    if (!Number.isInteger(t) || t < 0) throw new RangeError(`price ${price} is not on the book's tick grid`);
+    return t;
+  }
 
   private price(t: number): bigint {
     let p = this.priceOfTick[t];
