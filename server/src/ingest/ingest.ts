@@ -25,7 +25,7 @@ export interface ReadingIngestOptions {
   /**
    * Worker threads that verify signatures (0 = verify on the calling thread). Default: 1 when the machine has at least
    * two cores — measured on 2 cores: main thread (Socket.IO, schema, SQLite) + one verify worker is the fastest split
-   * (see bench/results/ingest.md).
+   * (see bench/results/ingest.md). Overridden by the environment variable GRIDMESH_VERIFY_WORKERS when this is unset.
    */
   verifyWorkers?: number;
   /** Batches smaller than this are verified inline: a worker round trip costs more than a few verifies. Default 4. */
@@ -48,7 +48,9 @@ export class ReadingIngest {
 
   constructor(private readonly store: Store, chainId: number, private readonly now: () => number = Date.now, options: ReadingIngestOptions = {}) {
     this.verifier = new ReadingVerifier(chainId);
-    const workers = options.verifyWorkers ?? (availableParallelism() >= 2 ? 1 : 0);
+    const fromEnv = process.env.GRIDMESH_VERIFY_WORKERS;
+    const workers = options.verifyWorkers ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : availableParallelism() >= 2 ? 1 : 0);
+    if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`GRIDMESH_VERIFY_WORKERS must be a non-negative integer, got ${fromEnv}`);
     this.pool = workers > 0 ? new VerifyPool(chainId, workers) : null;
     this.inlineBelow = options.inlineBelow ?? 4;
     this.ready = Promise.all([
