@@ -2,5 +2,7 @@
 import { render } from 'preact';
 import { App } from './app.tsx';
 import './style.css';
+import { restoreSession } from './session.ts';
 
 render(<App />, document.getElementById('app')!);
+void restoreSession();

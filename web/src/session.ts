@@ -36,8 +36,22 @@ let current: Session | null = null;
 const listeners = new Set<SessionListener>();
 const LOCAL_KEY = 'gridmesh.demo-key';
 
+const STORED = 'gridmesh.session';
+interface StoredSession {
+  kind: SignerKind;
+  label: string;
+  token: string;
+  chainId: number;
+  privateKey?: string;
+}
+
 function setSession(s: Session | null): void {
   current = s;
+  // Survive a reload within this tab (keys made or picked here only; a wallet reconnects by itself on the next sign-in).
+  if (s?.token && s.signer.kind !== 'wallet') {
+    const stored: StoredSession = { kind: s.signer.kind, label: s.label, token: s.token, chainId: s.chainId, privateKey: s.signer.exportKey?.() };
+    sessionStorage.setItem(STORED, JSON.stringify(stored));
+  } else sessionStorage.removeItem(STORED);
   setSessionToken(s?.token ?? null);
   liveLink().setToken(s?.token ?? null);
   for (const l of listeners) l(s);
@@ -156,6 +170,23 @@ export async function demoHomes(): Promise<DemoHomeKey[]> {
 
 export async function signInAsDemoHome(home: DemoHomeKey): Promise<Session> {
   return establish(await keySigner('demo-home', home.privateKey), `demo home: ${home.name}`);
+}
+
+/** Restores this tab's session after a reload if the server still accepts its token. */
+export async function restoreSession(): Promise<void> {
+  const raw = sessionStorage.getItem(STORED);
+  if (!raw || current) return;
+  try {
+    const stored = JSON.parse(raw) as StoredSession;
+    if (!stored.privateKey || stored.kind === 'wallet') return;
+    setSessionToken(stored.token);
+    await get('/auth/me');
+    const signer = await keySigner(stored.kind, stored.privateKey);
+    setSession({ signer, label: stored.label, token: stored.token, chainId: stored.chainId, error: null });
+  } catch {
+    setSessionToken(null);
+    sessionStorage.removeItem(STORED);
+  }
 }
 
 export function signOut(): void {

@@ -15,8 +15,14 @@ const STATE_LABEL: Record<SlotState, string> = {
 };
 
 function SlotTimeline({ slots, selected, onSelect, now }: { slots: SlotInfo[]; selected: number | null; onSelect: (s: number) => void; now: number }) {
+  const strip = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // Keep the selected slot in view as slots move from open to delivering and on.
+    const btn = strip.current?.querySelector<HTMLElement>('[aria-pressed=true]');
+    if (btn && strip.current) strip.current.scrollLeft = Math.max(0, btn.offsetLeft - strip.current.offsetLeft - 120);
+  }, [selected, slots.length]);
   return (
-    <div class="slots" role="group" aria-label="Delivery slots" data-testid="slot-timeline">
+    <div class="slots" ref={strip} role="group" aria-label="Delivery slots" data-testid="slot-timeline">
       {slots.map((s) => (
         <button key={s.slot} type="button" aria-pressed={s.slot === selected} onClick={() => onSelect(s.slot)} data-testid={`slot-${s.slot}`} data-state={s.state}>
           <span>{fmtTime(s.slot)}–{fmtTime(s.end)}</span>
@@ -321,8 +327,8 @@ export function TradePage() {
           {slot && <p class="small muted">{slot.tradeCount} trades · {fmtWh(slot.volumeWh)} · VWAP {fmtPrice(slot.vwap)}</p>}
         </section>
       </div>
-      <div class="trade-layout">
-        <section class="card" style={{ gridColumn: 'span 2' }} aria-labelledby="orders-title">
+      <div class="trade-bottom">
+        <section class="card" aria-labelledby="orders-title">
           <h3 id="orders-title">My open orders</h3>
           <MyOrders orders={myOrders} session={session} market={market.info} slots={market.slots} onChange={() => setRefresh(refresh + 1)} />
         </section>
