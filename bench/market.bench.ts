@@ -58,6 +58,27 @@ function makeStream(orders: number, seed: number): Stream {
   return { commands, peer, orders: n, cancels };
 }
 
+/**
+ * The peer's best case: the same price bands, but every order still open 1,000 orders later is cancelled, so the book
+ * stays about 1,000 orders deep (nodejs-order-book removes an order from a level in O(level length)).
+ */
+function makeShallowStream(orders: number, seed: number): Stream {
+  const rnd = prng(seed);
+  const commands: MarketCommand[] = [];
+  const peer: Stream['peer'] = [];
+  let time = 1000;
+  for (let n = 0; n < orders; n++) {
+    const bid = rnd() < 0.5;
+    const offset = BigInt(Math.floor(rnd() * 51) - (bid ? 30 : 20));
+    const price = MID + offset * TICK;
+    const quantityWh = 100 + Math.floor(rnd() * 4900);
+    commands.push({ type: 'submit', id: `s${n}`, participant: `p${Math.floor(rnd() * 1000)}`, slot: SLOT, side: bid ? 'bid' : 'ask', price, quantityWh, tif: 'gtc', time: ++time });
+    peer.push({ id: `s${n}`, side: bid ? PeerSide.BUY : PeerSide.SELL, size: quantityWh, price: Number(price) });
+    if (n >= 1000) { commands.push({ type: 'cancel', id: `s${n - 1000}`, time }); peer.push({ cancel: `s${n - 1000}` }); }
+  }
+  return { commands, peer, orders, cancels: Math.max(0, orders - 1000) };
+}
+
 function runGridmesh(stream: Stream): { seconds: number; trades: number; events: number } {
   const market = new Market(config);
   let events = 0;
@@ -162,18 +183,31 @@ console.log(`  nodejs-order-book 10.1.1 (limit/cancel):        ${round(peer.seco
 console.log(`  ratio: ${round(ordersPerSec / peerOrdersPerSec, 2)}×`);
 gc();
 const latency = latencyP99(stream);
+const shallow = makeShallowStream(300_000, 9);
+runGridmesh(shallow);
+runPeer(shallow);
+const shallowOurs = runGridmesh(shallow);
+const shallowPeer = runPeer(shallow);
+const shallowRatio = shallowPeer.seconds / shallowOurs.seconds;
 console.log(`  latency per command (hrtime around Market.apply): p50 ${round(latency.p50, 2)} µs, p99 ${round(latency.p99, 2)} µs, max ${round(latency.max, 0)} µs`);
+console.log(`shallow book (peer's best case, ~1,000 resting, ${shallow.commands.length.toLocaleString('en')} commands): gridmesh ${Math.round(shallow.commands.length / shallowOurs.seconds).toLocaleString('en')}/s, nodejs-order-book ${Math.round(shallow.commands.length / shallowPeer.seconds).toLocaleString('en')}/s, ratio ${round(shallowRatio, 2)}×`);
 stream = null;
 
 const heap = heapAtResting(1_000_000);
 console.log(`heap with ${heap.resting.toLocaleString('en')} resting orders: ${round(heap.heapMB)} MB (JS heap ${round(heap.heapOnlyMB)} MB + typed-array pools)`);
 
 const call: Record<string, { medianMs: number; volumeWh: number; trades: number }> = {};
-for (const [count, reps] of [[10_000, 11], [100_000, 7], [1_000_000, 3]] as const) {
+for (const [count, reps] of [[10_000, 11], [100_000, 11], [1_000_000, 3]] as const) {
   call[count] = callClear(count, reps);
   console.log(`call auction clear of ${count.toLocaleString('en')} orders: median ${round(call[count].medianMs, 2)} ms over ${reps} runs (${call[count].trades.toLocaleString('en')} trades, ${call[count].volumeWh.toLocaleString('en')} Wh)`);
 }
 
+console.log(`other figures: ${JSON.stringify({
+  callClear10kMs: round(call[10_000].medianMs, 2),
+  callClear1MMs: round(call[1_000_000].medianMs, 1),
+  shallowBookRatio: round(shallowRatio, 2),
+  loadAvg1m: round(loadavg()[0], 1),
+})}`);
 console.log(JSON.stringify({
   bench: 'market',
   ordersPerSec: Math.round(ordersPerSec),
@@ -182,7 +216,4 @@ console.log(JSON.stringify({
   p99Us: round(latency.p99, 2),
   heapMBAt1M: round(heap.heapMB),
   callClear100kMs: round(call[100_000].medianMs, 2),
-  callClear10kMs: round(call[10_000].medianMs, 2),
-  callClear1MMs: round(call[1_000_000].medianMs, 1),
-  loadAvg1m: round(loadavg()[0], 1),
 }));
