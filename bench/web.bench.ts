@@ -91,6 +91,7 @@ try {
   await page.goto(`${server.url}/#/flows`);
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=flow-home]').length >= n, HOMES, { timeout: 30_000 });
   await page.waitForTimeout(1000);
+  await page.evaluate(() => performance.clearMeasures('gridmesh:flows-update'));
   // Passed as source text: tsx's keep-names helper (__name) does not exist inside the page.
   const frames = (await page.evaluate(`new Promise((resolve) => {
     const gaps = [];
@@ -110,6 +111,9 @@ try {
     requestAnimationFrame(tick);
   })`)) as { frames: number; ms: number; worst: number; p95: number; updates: number };
   const flowsFps = Math.round((frames.frames / frames.ms) * 1000 * 10) / 10;
+  const updateMs = (await page.evaluate(() => performance.getEntriesByName('gridmesh:flows-update').map((e) => e.duration))).sort((a, b) => a - b);
+  const mean = updateMs.reduce((a, b) => a + b, 0) / Math.max(1, updateMs.length);
+  console.log(`diagram update cost (d3 join, ${HOMES} homes): ${updateMs.length} updates, mean ${mean.toFixed(2)} ms, p95 ${(updateMs[Math.floor(updateMs.length * 0.95)] ?? 0).toFixed(2)} ms (frame budget 16.7 ms)`);
   console.log(`flows view with ${HOMES} homes streaming: ${frames.frames} frames in ${(frames.ms / 1000).toFixed(1)} s → ${flowsFps} fps (budget ≥ 50); frame p95 ${frames.p95.toFixed(1)} ms, worst ${frames.worst.toFixed(1)} ms; ${frames.updates} live updates applied`);
   await page.screenshot({ path: join(repoRoot, 'test/artifacts/bench-flows-100.png') }).catch(() => undefined);
 

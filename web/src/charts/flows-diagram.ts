@@ -65,6 +65,9 @@ export class FlowsDiagram {
   private readonly homeLayer: Selection<SVGGElement, unknown, null, undefined>;
   private readonly centre: Selection<SVGGElement, unknown, null, undefined>;
   private readonly chord = line<[number, number]>().curve(curveBundle.beta(0.7));
+  /** What each home was last drawn with: only homes whose picture changed get DOM writes (keeps 100 homes at frame rate). */
+  private readonly drawn = new Map<string, string>();
+  private lastScale = '';
 
   constructor(host: HTMLElement, private readonly onFocus: (meter: string | null) => void) {
     this.svg = select(host)
@@ -95,11 +98,28 @@ export class FlowsDiagram {
     const maxW = Math.max(1000, ...placed.map((p) => Math.abs(p.powerW)), ...flows.map((f) => f.powerW));
     const width = scaleSqrt().domain([0, maxW]).range([0, n > 30 ? 8 : 14]);
     const nodeR = n > 30 ? 7 : 16;
+    // Widths are relative to the largest power: when that scale moves noticeably, every line is redrawn.
+    const scaleKey = `${n}:${Math.round(Math.log2(maxW) * 4)}`;
+    if (scaleKey !== this.lastScale) {
+      this.drawn.clear();
+      this.lastScale = scaleKey;
+    }
+    const dirty = new Set<string>();
+    for (const p of placed) {
+      const sig = `${Math.round(p.gridW / 5)}|${p.powerW}|${p.online}|${p.name}`;
+      if (this.drawn.get(p.meter) !== sig) {
+        this.drawn.set(p.meter, sig);
+        dirty.add(p.meter);
+      }
+    }
+    if (this.drawn.size > placed.length) for (const m of [...this.drawn.keys()]) if (!byMeter.has(m)) this.drawn.delete(m);
+    const isDirty = (d: Placed) => dirty.has(d.meter);
 
     this.gridLayer
       .selectAll<SVGLineElement, Placed>('line')
       .data(placed, (d) => d.meter)
       .join((enter) => enter.append('line').call((l) => l.append('title')))
+      .filter(isDirty)
       .attr('x1', C)
       .attr('y1', C)
       .attr('x2', (d) => d.x)
@@ -140,6 +160,7 @@ export class FlowsDiagram {
         g.on('focus mouseenter', (_e, d) => this.onFocus(d.meter)).on('blur mouseleave', () => this.onFocus(null));
         return g;
       })
+      .filter(isDirty)
       .attr('data-meter', (d) => d.meter)
       .attr('data-power-w', (d) => d.powerW)
       .attr('transform', (d) => `translate(${d.x},${d.y})`)

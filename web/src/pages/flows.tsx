@@ -74,7 +74,11 @@ export function FlowsPage() {
     return () => diagram.current?.destroy();
   }, []);
   useEffect(() => {
+    const t0 = performance.now();
     diagram.current?.update(homes, flows);
+    // Cost of one diagram update, for bench/web.bench.ts (bounded: the buffer is cleared past 2 000 entries).
+    if (performance.getEntriesByName('gridmesh:flows-update').length > 2000) performance.clearMeasures('gridmesh:flows-update');
+    performance.measure('gridmesh:flows-update', { start: t0 });
     // First meaningful render: the homes are on screen (read by bench/web.bench.ts through the Performance API).
     if (homes.length && !performance.getEntriesByName('gridmesh:homes-rendered').length) performance.mark('gridmesh:homes-rendered');
   }, [homes, flows]);
