@@ -43,6 +43,8 @@ describe('firmata S0 pulse meter and relay (emulated StandardFirmata on a pty)',
     return { readings, logs };
   }
   const pulse = async (count: number, hz = 8, widthMs = 30) => {
+    // Like the real firmware, the board reports pin changes only once the host switched reporting on for the port.
+    await waitFor(() => board!.events.some((e) => e.event === 'report' && e.port === 0 && e.on), 10_000, 'digital reporting on');
     const before = board!.events.filter((e) => e.event === 'pulsed').length;
     await board!.send({ cmd: 'pulses', pin: 2, count, hz, widthMs });
     await waitFor(() => board!.events.filter((e) => e.event === 'pulsed').length > before, 30_000, 'pulse train');
@@ -60,7 +62,8 @@ describe('firmata S0 pulse meter and relay (emulated StandardFirmata on a pty)',
     assert.equal(r.flags & ReadingFlags.GAP, 0, 'a fresh counter has no gap');
     // 8 pulses/s of 1 Wh each ≈ 28.8 kW while pulsing (averaged over the last 10 pulses, once there are 10).
     const peak = Math.max(...readings.filter((x) => x.importWh >= 10).map((x) => x.powerW));
-    assert.ok(peak > 20_000 && peak < 40_000, `power ${peak} W`);
+    // Wide bounds: pulse arrival times jitter with the machine's load; a broken estimate is 0, 1 pulse/h or absurd.
+    assert.ok(peak > 12_000 && peak < 80_000, `power ${peak} W`);
     for (let i = 1; i < readings.length; i++) assert.ok(readings[i].importWh >= readings[i - 1].importWh);
   });
 

@@ -141,6 +141,7 @@ def reader():
                 if port < len(reporting):
                     reporting[port] = bool(buf[1])
                     send_port(port)
+                    say({"event": "report", "port": port, "on": reporting[port]})
                 buf = []
             elif hi == 0xC0 and len(buf) == 2:
                 buf = []
