@@ -187,8 +187,7 @@ export class Market implements FillSink {
     if (!book) return this.reject(out, 'cancel', c.id, 'unknown_order', c.time);
     const view = book.cancel(c.id) as OrderView;
     out.push({ type: 'cancelled', id: c.id, slot: book.slot, remainingWh: view.remainingWh, cause: 'user', time: c.time });
-    const state = this.slots.get(book.slot) as SlotState;
-    this.reportIndicative(state, c.time, out);
+    if (this.config.mechanism === 'call') this.reportIndicative(this.slots.get(book.slot) as SlotState, c.time, out);
   }
 
   private amend(c: AmendCommand, out: MarketEvent[]): void {
