@@ -27,6 +27,7 @@ import { OrderService, OrderError, type OrderChange } from './orders/order-servi
 import { bookSnapshot, orderInfo, slotInfo, tradeMessage } from './orders/views.ts';
 import { LedgerEscrow, type EscrowSource } from './orders/escrow.ts';
 import { SlotLifecycle, type SlotSettler } from './slots/slot-lifecycle.ts';
+import { ChainSettler } from './slots/chain-settler.ts';
 import { ManualClock, systemClock, type Clock } from './slots/clock.ts';
 import { SignIn } from './auth/sign-in.ts';
 import { SessionTokens } from './auth/session-tokens.ts';
@@ -63,11 +64,18 @@ export function pinoLogger(): Logger {
   return { info: (msg, fields) => log.info({ msg, ...fields }), error: (msg, fields) => log.error({ msg, ...fields }) };
 }
 
+export interface SettlerContext {
+  store: Store;
+  /** Tell participants' rooms that a slot's settlement rows exist. */
+  settled(market: string, slot: number): void;
+}
+
 /** Integration points other modules plug in (chain escrow, settlement, demo); all optional. */
 export interface ServerOptions {
   clock?: Clock;
   escrow?: EscrowSource;
-  settler?: SlotSettler;
+  /** Builds the slot settler once the store is open; default: delivery settlement without a chain. */
+  settler?: (ctx: SettlerContext) => SlotSettler;
   chain?: () => ChainInfo;
   demoHomes?: () => DemoHomeKey[];
   operator?: OperatorSources;
@@ -108,7 +116,13 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
   const orders = new OrderService(markets, config.chainId, clock);
   orders.setBidPreparation((p) => escrow.refresh(p).catch(() => undefined));
   const lifecycle = new SlotLifecycle(markets, clock, log);
-  if (options.settler) lifecycle.setSettler(options.settler);
+  const settled = (market: string, slot: number) => {
+    void store.settlements.participantsOf(market, slot).then((rows) => {
+      for (const row of rows) hub.settlements(row.participant, [row]);
+    }).catch(() => undefined);
+  };
+  const settlerContext: SettlerContext = { store, settled: (market, slot) => settled(market, slot) };
+  lifecycle.setSettler(options.settler ? options.settler(settlerContext) : new ChainSettler({ store, outbox: null, outboxStore: null, now, onSettled: settlerContext.settled }));
   const tokens = new SessionTokens(sessionSecret(config));
   const signIn = new SignIn(config.chainId, now);
 

@@ -1,4 +1,4 @@
-// `npm start`: the embedded default — server with SQLite, five simulated homes as separate bridge processes, dashboard URL.
+// `npm start`: the embedded default — local chain, server with the 1-minute demo market, five simulated homes that trade by themselves.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,25 +9,45 @@ import { configFromEnv } from '../config.ts';
 import { startServer } from '../server.ts';
 import { registerHome } from '../demo/owner-client.ts';
 import { DEMO_HOMES } from '../demo/demo-homes.ts';
+import { DemoTrader, type TradingHome } from '../demo/demo-trader.ts';
+import { ChainEscrow } from '../orders/escrow.ts';
+import { ChainSettler } from '../slots/chain-settler.ts';
+import { SettlementOutbox, SqliteSettlementOutboxStore, chainProvider, fundAndDeposit, startEmbeddedChain, type EmbeddedChain } from '../chain/index.ts';
+import { energyMarketAt } from '@gridmesh/contracts-abi';
+import type { DemoHomeKey } from '../http/ops-routes.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const bridgeBin = join(repoRoot, 'firmware-bridge/bin/gridmesh-bridge.js');
-const config = configFromEnv();
+const config = configFromEnv({ GRIDMESH_MARKET_PRESET: 'demo', ...process.env });
 const homesDir = join(config.dataDir, 'homes');
 mkdirSync(homesDir, { recursive: true });
+/** Escrow each demo home gets on first start: 100 GRID (6 decimals). */
+const DEMO_DEPOSIT = 100_000_000n;
 
 // Demo keystores share one generated password kept in the data dir (a real home keeps its own, see firmware-bridge/README.md).
 const passwordFile = join(homesDir, 'keystore-password');
 if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
 
-interface PreparedHome {
-  name: string;
-  meter: Address;
-  configPath: string;
-  owner: Wallet;
+/**
+ * The simulated homes follow the sun of their local clock; a visitor in the evening would see no solar at all. Unless
+ * GRIDMESH_DEMO_REAL_TIME=1, shift the simulated day so it is early afternoon now (the same shift for every home).
+ */
+function clockOffsetMin(): number {
+  if (process.env.GRIDMESH_DEMO_REAL_TIME === '1') return 0;
+  const d = new Date();
+  const minutes = d.getHours() * 60 + d.getMinutes();
+  let offset = 12 * 60 + 30 - minutes;
+  if (offset > 720) offset -= 1440;
+  if (offset < -720) offset += 1440;
+  return offset;
 }
 
-function prepareHome(home: (typeof DEMO_HOMES)[number], serverUrl: string): PreparedHome {
+interface PreparedHome extends TradingHome {
+  configPath: string;
+  pvPeakW: number;
+}
+
+function prepareHome(home: (typeof DEMO_HOMES)[number], serverUrl: string, offsetMin: number): PreparedHome {
   const dir = join(homesDir, `home-${home.index}`);
   const configPath = join(dir, 'bridge.json');
   const ownerPath = join(dir, 'owner.json');
@@ -36,21 +56,23 @@ function prepareHome(home: (typeof DEMO_HOMES)[number], serverUrl: string): Prep
     const init = spawnSync(process.execPath, [
       bridgeBin, 'init', '--dir', dir, '--server', serverUrl, '--device', 'simulated', '--chain-id', String(config.chainId),
       '--password-file', passwordFile, '--fast-kdf', '--sim-seed', String(home.index), '--sim-pv-w', String(home.pvPeakW),
-      '--sim-load-w', String(home.loadBaseW), '--interval-ms', '1000',
+      '--sim-load-w', String(home.loadBaseW), '--interval-ms', '1000', `--sim-clock-offset-min=${offsetMin}`,
     ], { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`bridge init for ${home.name} failed: ${init.stderr || init.stdout}`);
     meter = JSON.parse(init.stdout.trim().split('\n').pop()!).meter as Address;
   } else {
     meter = (JSON.parse(readFileSync(join(dir, 'keystore.json'), 'utf8')) as { address: string }).address.replace(/^(0x)?/, '0x') as Address;
-    // The server may listen on another port than last time: point the existing config at it.
+    // The server may listen on another port than last time, and the sun moved on: update the existing config.
     const text = readFileSync(configPath, 'utf8');
-    const updated = text.replace(/("server"\s*:\s*)"[^"]*"/, `$1${JSON.stringify(serverUrl)}`);
+    const updated = text
+      .replace(/("server"\s*:\s*)"[^"]*"/, `$1${JSON.stringify(serverUrl)}`)
+      .replace(/("clockOffsetMin"\s*:\s*)-?\d+/, `$1${offsetMin}`);
     if (updated !== text) writeFileSync(configPath, updated);
   }
   // Demo only: the owner's wallet key is kept in plain text so a visitor can act as this home in the dashboard.
   if (!existsSync(ownerPath)) writeFileSync(ownerPath, JSON.stringify({ name: home.name, privateKey: Wallet.createRandom().privateKey }, null, 2), { mode: 0o600 });
   const owner = new Wallet((JSON.parse(readFileSync(ownerPath, 'utf8')) as { privateKey: string }).privateKey);
-  return { name: home.name, meter, configPath, owner };
+  return { index: home.index, name: home.name, meter: meter.toLowerCase() as Address, configPath, owner, pvPeakW: home.pvPeakW };
 }
 
 const children: ChildProcess[] = [];
@@ -71,29 +93,88 @@ function runBridge(home: PreparedHome): void {
   });
 }
 
-const server = await startServer(config, {
-  info: (msg, fields) => { if (msg !== 'bridge authenticated') console.log(`[server] ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`); },
-  error: (msg, fields) => console.error(`[server] ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`),
+const quietLog = {
+  info: (msg: string, fields?: Record<string, unknown>) => { if (msg !== 'bridge authenticated') console.log(`[server] ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`); },
+  error: (msg: string, fields?: Record<string, unknown>) => console.error(`[server] ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`),
+};
+
+// 1. The embedded chain (deploys on first start, replays its block journal afterwards).
+let chain: EmbeddedChain | null = null;
+if (process.env.GRIDMESH_DEMO_CHAIN !== '0') {
+  chain = await startEmbeddedChain({ dataDir: join(config.dataDir, 'chain'), chainId: config.chainId });
+  console.log(`[chain] local EVM at ${chain.rpcUrl} (chain ${chain.chainId}), EnergyMarket ${chain.addresses.energyMarket}`);
+}
+const provider = chain ? chainProvider(chain.rpcUrl, chain.chainId) : null;
+const operator = chain && provider ? chain.operator.connect(provider) : null;
+const market = chain && operator ? energyMarketAt(chain.addresses.energyMarket, operator) : null;
+const outboxStore = chain ? new SqliteSettlementOutboxStore(join(config.dataDir, 'outbox.db')) : null;
+const outbox = operator && market ? new SettlementOutbox({ store: outboxStore!, market, operator, events: {
+  confirmed: (e) => console.log(`[chain] slot ${new Date(e.slotId).toISOString()} settled on chain (${e.tradesCount} trades, tx ${e.txHash})`),
+  failed: (e) => console.error(`[chain] slot ${e.slotId} settlement refused: ${e.lastError}`),
+} }) : null;
+const escrow = market ? new ChainEscrow(market) : undefined;
+
+// 2. The server with the demo market (1-minute slots, continuous), chain escrow and on-chain settlement.
+const homes: PreparedHome[] = [];
+const server = await startServer(config, quietLog, {
+  ...(escrow ? { escrow } : {}),
+  settler: ({ store, settled }) => new ChainSettler({
+    store, outbox, outboxStore, now: Date.now, onSettled: settled, ...(escrow ? { escrowOf: async (p) => (await escrow.read(p)).balance } : {}),
+  }),
+  chain: () => ({
+    chainId: config.chainId, rpcUrl: chain?.rpcUrl ?? null, embedded: chain !== null, operator: chain?.operator.address ?? null,
+    addresses: chain?.addresses ?? null, withdrawalDelaySeconds: chain?.chainFile.withdrawalDelaySeconds ?? null,
+  }),
+  demoHomes: (): DemoHomeKey[] => homes.map((h) => ({ name: h.name, owner: h.owner.address.toLowerCase() as Address, privateKey: h.owner.privateKey, meter: h.meter, pvPeakW: h.pvPeakW })),
+  operator: {
+    outboxDepth: async () => outboxStore?.listUnconfirmed().length ?? 0,
+    batches: async () => (outboxStore?.listRecent(50) ?? []).map((e) => ({
+      slot: e.slotId, status: e.status, attempts: e.attempts, txHash: e.txHash, gasUsed: e.gasUsed?.toString() ?? null,
+      gasPerTrade: e.gasUsed !== null && e.tradesCount > 0 ? (e.gasUsed / BigInt(e.tradesCount)).toString() : null,
+      trades: e.tradesCount, createdAt: e.createdAt, confirmedAt: e.status === 'confirmed' ? e.updatedAt : null, error: e.lastError,
+    })),
+  },
 });
+outbox?.start();
+const trader = new DemoTrader(server, config.markets[0].id, () => homes, (msg) => { if (process.env.GRIDMESH_DEMO_VERBOSE === '1') console.log(`[demo] ${msg}`); });
 
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  trader.stop();
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
   await server.close();
+  await outbox?.stop();
+  provider?.destroy();
+  await chain?.stop();
   process.exit(code);
 }
 process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
 try {
+  // 3. Five homes: bridge keys, owners registered with their meters, bridges running.
+  const offset = clockOffsetMin();
   for (const home of DEMO_HOMES) {
-    const prepared = prepareHome(home, server.url);
+    const prepared = prepareHome(home, server.url, offset);
     await registerHome({ baseUrl: server.url, chainId: config.chainId, owner: prepared.owner, name: prepared.name, meter: prepared.meter, role: 'grid', capacityW: 17_250, label: 'grid connection' });
+    homes.push(prepared);
     runBridge(prepared);
   }
-  console.log(`\n  gridmesh is running: open ${server.url}/ in your browser (Ctrl-C stops everything)\n`);
+  // 4. Escrow for every home that has none yet (first start): GridToken minted, deposited for it, plus gas money.
+  if (chain && market) {
+    const unfunded = [];
+    for (const h of homes) if ((await market.escrowOf(h.owner.address)) === 0n) unfunded.push({ address: h.owner.address, deposit: DEMO_DEPOSIT, gasWei: 10n ** 18n });
+    if (unfunded.length) {
+      await fundAndDeposit(operator!, chain.addresses, unfunded);
+      console.log(`[chain] funded ${unfunded.length} demo homes with ${Number(DEMO_DEPOSIT) / 1e6} GRID escrow each`);
+    }
+  }
+  // 5. The homes trade their live surplus and deficit by themselves.
+  trader.start();
+  void trader.tick();
+  console.log(`\n  gridmesh is running: open ${server.url}/ in your browser (Ctrl-C stops everything)\n  demo market: 1-minute slots, continuous trading; demo homes' keys at ${server.url}/api/demo/homes\n`);
 } catch (err) {
   console.error(`demo start-up failed: ${err instanceof Error ? err.message : String(err)}`);
   await shutdown(1);

@@ -175,6 +175,44 @@ export function marketRoutes(deps: MarketRouteDeps): Router {
       free: (chain.balance - locked - owed).toString(), pendingWithdrawal: chain.pendingWithdrawal.toString(), withdrawableAt: chain.withdrawableAt, source: chain.source,
     });
   });
+  const mySettlements = async (req: Request, me: Address) => {
+    const from = intQuery(req, 'from', 0);
+    const to = intQuery(req, 'to', Number.MAX_SAFE_INTEGER);
+    const rows = await deps.store.settlements.forParticipant(me, { from, to, limit: intQuery(req, 'limit', 500, 1, 10_000) });
+    const out = [];
+    for (const row of rows) {
+      const rt = deps.markets.get(row.market);
+      const slot = rt?.slotRecord(row.slot) ?? (await deps.store.market.slot(row.market, row.slot));
+      const info = slot?.settlement ?? null;
+      out.push({
+        ...row, net: row.netDelta, status: info ? (info.txHash === null && info.status === 'confirmed' ? 'computed' : info.status) : 'computed',
+        txHash: info?.txHash ?? null, tradesRoot: info?.tradesRoot ?? null,
+      });
+    }
+    return out;
+  };
+  r.get('/participants/:address/settlements', async (req, res) => { res.json(await mySettlements(req, requireSelf(req, res))); });
+  r.get('/participants/:address/export/settlements.csv', async (req, res) => {
+    const rows = await mySettlements(req, requireSelf(req, res));
+    const header = ['market', 'slot', 'meteredImportWh', 'meteredExportWh', 'soldWh', 'boughtWh', 'deliveredWh', 'undeliveredWh', 'boughtDeliveredWh', 'paid', 'received', 'imbalancePaid', 'imbalanceReceived', 'net', 'status', 'txHash'] as const;
+    sendCsv(res, 'settlements.csv', [...header], rows.map((r) => header.map((h) => (r as Record<string, unknown>)[h])));
+  });
+  r.get('/participants/:address/rewards', async (req, res) => {
+    const me = requireSelf(req, res);
+    const accruals = await deps.store.settlements.rewards(me, { limit: 10_000 });
+    const bySlot = new Map<number, { slot: number; delivery: bigint; uptime: bigint }>();
+    let accrued = 0n;
+    for (const a of accruals) {
+      const e = bySlot.get(a.slot) ?? { slot: a.slot, delivery: 0n, uptime: 0n };
+      e[a.kind] += BigInt(a.amount);
+      accrued += BigInt(a.amount);
+      bySlot.set(a.slot, e);
+    }
+    res.json({
+      accrued: accrued.toString(), published: '0', claimed: '0', claimable: '0', epochs: [],
+      bySlot: [...bySlot.values()].map((e) => ({ slot: e.slot, delivery: e.delivery.toString(), uptime: e.uptime.toString() })),
+    });
+  });
   r.get('/participants/:address/export/trades.csv', async (req, res) => {
     const me = requireSelf(req, res);
     const trades = await myTrades(req, me);

@@ -69,7 +69,7 @@ export class OrderService {
   private delegateCheck: DelegateCheck = () => false;
   private readonly listeners: ((change: OrderChange) => void)[] = [];
 
-  constructor(private readonly markets: ReadonlyMap<string, MarketRuntime>, chainId: number, private readonly clock: Clock) {
+  constructor(private readonly markets: ReadonlyMap<string, MarketRuntime>, readonly chainId: number, private readonly clock: Clock) {
     this.signer = new OrderSigner(chainId);
   }
 
