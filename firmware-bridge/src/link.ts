@@ -63,6 +63,8 @@ export class BridgeLink {
   private readonly o: Required<Omit<LinkOptions, 'status' | 'onDispatch' | 'agent'>> & Pick<LinkOptions, 'status' | 'onDispatch' | 'agent'>;
 
   constructor(opts: LinkOptions) {
+    // Options left undefined (e.g. absent from the config file) must not override the defaults.
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LinkOptions;
     this.o = {
       batchSize: 500,
       ackTimeoutMs: 10_000,
@@ -70,7 +72,7 @@ export class BridgeLink {
       retryBaseMs: 1_000,
       retryMaxMs: 60_000,
       log: () => {},
-      ...opts,
+      ...given,
     };
     this.meter = opts.signer.meter;
   }
