@@ -8,6 +8,7 @@ import { cli, cliAsync, exited, killAndWait, tempDir, waitFor } from './helpers.
 import { startServer, registerMeter, serverReadings, type ServerProcess } from './server-process.ts';
 import { parseJsonc } from '../../firmware-bridge/src/config/jsonc.ts';
 import type { ChildProcess } from 'node:child_process';
+import { startPeer, type Peer } from './peers/processes.ts';
 
 const env = { GRIDMESH_KEYSTORE_PASSWORD: 'e2e-password' };
 
@@ -121,5 +122,38 @@ describe('bridge ↔ real server (end to end)', function () {
     const status = cli(['status', '--config', config, '--json'], env);
     assert.equal(status.status, 0, status.stderr);
     assert.equal((JSON.parse(status.stdout) as { devices: Array<{ quarantined: number }> }).devices[0].quarantined, 1);
+  });
+
+  it('a Modbus TCP meter configured with init → probe and run → signed readings at the server with the meter\'s counters', async () => {
+    const peer: Peer = await startPeer('modbus-peer.ts', { transport: 'tcp', devices: { '1': 'sdm630' } });
+    try {
+      server = await startServer(join(tmp.dir, 'server'));
+      const port = String(peer.ready.port);
+      const probe = cli(['probe', '--device', 'modbus-tcp', '--host', '127.0.0.1', '--port', port, '--unit', '1', '--profile', 'sdm630']);
+      assert.equal(probe.status, 0, probe.stderr);
+      const probed = JSON.parse(probe.stdout) as { reading: { powerW: number; importWh: number }; values: Record<string, number> };
+      assert.equal(probed.reading.powerW, 2700);
+      assert.equal(probed.values.frequency.toFixed(2), '50.01');
+      const init = cli(['init', '--dir', join(tmp.dir, 'm'), '--server', server.url, '--device', 'modbus-tcp', '--host', '127.0.0.1', '--tcp-port', port, '--unit', '1', '--profile', 'sdm630', '--fast-kdf', '--interval-ms', '200'], env);
+      assert.equal(init.status, 0, init.stderr);
+      const { meter, config } = JSON.parse(init.stdout) as { meter: Address; config: string };
+      await registerMeter(server.url, 31337, meter);
+      bridge = cliAsync(['run', '--config', config], env);
+      const readings = await waitFor(async () => {
+        const r = await serverReadings(server!.url, meter);
+        return r.length >= 3 ? r : undefined;
+      }, 20_000, 'modbus readings at the server');
+      assert.equal(readings[0].importWh, 12_345_678);
+      assert.equal(readings[0].exportWh, 2_345_500);
+      assert.equal(readings[0].powerW, 2700);
+      assert.equal(readings[0].flags, 0);
+      const status = cli(['status', '--config', config, '--json'], env);
+      const s = JSON.parse(status.stdout) as { running: boolean; devices: Array<{ link: string; source: { state: string } }> };
+      assert.equal(s.running, true);
+      assert.equal(s.devices[0].link, 'online');
+      assert.equal(s.devices[0].source.state, 'ok');
+    } finally {
+      await peer.stop();
+    }
   });
 });
