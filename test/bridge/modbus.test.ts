@@ -202,6 +202,21 @@ describe('modbus RTU over a socat pty line (modbus-serial ServerSerial peer)', f
     await meter.stop();
   });
 
+  it('a stalled bus (no answer for longer than the watchdog) is closed and reopened, then serves again', async () => {
+    const logs: string[] = [];
+    const meter = new ModbusMeter(rtu(1, 'sdm630', { timeoutMs: 150, retries: 0, watchdogMs: 1000 }), { log: (m) => logs.push(m), buses });
+    assert.equal((await meter.read()).reading.powerW, 2700);
+    await peer.send({ cmd: 'silence', count: 12 });
+    const until = Date.now() + 8000;
+    while (!logs.some((l) => /watchdog/.test(l)) && Date.now() < until) await meter.read().catch(() => undefined);
+    assert.ok(logs.some((l) => /watchdog/.test(l)), 'watchdog fired');
+    let power: number | undefined;
+    for (let i = 0; i < 30 && power === undefined; i++) power = await meter.read().then((r) => r.reading.powerW, () => undefined);
+    assert.equal(power, 2700);
+    assert.ok(logs.filter((l) => /^opened /.test(l)).length >= 2, 'reopened');
+    await meter.stop();
+  });
+
   it('the far side closed (adapter unplugged) and reopened → the bridge reconnects', async () => {
     const logs: string[] = [];
     const meter = new ModbusMeter(rtu(1, 'sdm630', { timeoutMs: 200, retries: 0 }), { log: (m) => logs.push(m), buses });
