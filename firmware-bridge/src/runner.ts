@@ -104,8 +104,13 @@ export class BridgeRunner {
   private record(d: DeviceRuntime, m: Measurement, state?: Record<string, unknown>): void {
     const signer = d.signer;
     const extra = state ? { [`state:${d.id}`]: JSON.stringify(state) } : undefined;
-    const [signed] = this.outbox.append(d.meter, [m], (r) => signer.sign(r), extra);
-    d.last = { ...m, seq: signed.seq };
+    try {
+      const [signed] = this.outbox.append(d.meter, [m], (r) => signer.sign(r), extra);
+      d.last = { ...m, seq: signed.seq };
+    } catch (err) {
+      // Disk full or the database locked: the reading is lost, the bridge is not; say so loudly.
+      this.log(`[${d.id}] cannot store a reading: ${(err as Error).message}`);
+    }
   }
 
   private dispatch(d: DeviceRuntime, msg: Dispatch): void {

@@ -174,6 +174,31 @@ describe('DSMR P1 meter on a serial line (socat pty at the version\'s settings)'
   }
 });
 
+describe('DSMR P1 line watchdog', function () {
+  this.timeout(30_000);
+  it('a port that goes silent is closed and reopened, and telegrams are read again afterwards', async () => {
+    const tmp = tempDir();
+    const line = await ptyPair(tmp.dir);
+    const meterPort = new SerialPort({ path: line.a, baudRate: 115200, autoOpen: false });
+    const logs: string[] = [];
+    const readings: Measurement[] = [];
+    const meter = new DsmrMeter({ id: 'p1', type: 'dsmr-p1', port: line.b, dsmrVersion: '5', watchdogMs: 1000 }, (m) => logs.push(m));
+    try {
+      await new Promise<void>((r, j) => meterPort.open((e) => (e ? j(e) : r())));
+      await meter.start((m) => readings.push(m));
+      await waitFor(() => logs.some((l) => /no data on .* reopening/.test(l)), 10_000, 'watchdog');
+      await waitFor(() => logs.filter((l) => l.startsWith('opened')).length >= 2, 10_000, 'reopened');
+      meterPort.write(Buffer.from(V5_0, 'latin1'));
+      await waitFor(() => readings.length === 1, 5000, 'reading after the reopen');
+    } finally {
+      await meter.stop();
+      if (meterPort.isOpen) await new Promise((r) => meterPort.close(r));
+      await line.stop();
+      tmp.cleanup();
+    }
+  });
+});
+
 describe('gridmesh-bridge dsmr-parse', function () {
   this.timeout(30_000);
   let tmp: ReturnType<typeof tempDir>;
