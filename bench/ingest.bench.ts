@@ -1,7 +1,7 @@
 // Ingestion benchmark: signed readings end to end (Socket.IO → verify → commit → ack) from 200 simulated bridges,
 // the verify-only rate per core as the physical reference, and orders end to end over REST and Socket.IO.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import secp256k1 from 'secp256k1';
@@ -65,11 +65,23 @@ async function verifyOnly(): Promise<{ fast: number; portable: number; digest: n
 
 // ---------------------------------------------------------------- server process
 
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux; CLK_TCK = 100). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface ServerProc { child: ChildProcess; url: string; dir: string; stop(): Promise<void> }
 
 async function startServer(env: Record<string, string>): Promise<ServerProc> {
   const dir = mkdtempSync(join(tmpdir(), 'gridmesh-bench-ingest-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'server/src/cli/serve.ts')], {
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'server/src/cli/serve.ts')], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MONGODB_URI: '', GRIDMESH_DATA_DIR: dir, GRIDMESH_SQLITE_PATH: join(dir, 'gridmesh.db'), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -144,7 +156,7 @@ async function connectBridge(url: string, b: Bridge): Promise<Socket> {
   return socket;
 }
 
-interface IngestRun { workers: number; readings: number; ms: number; perSec: number; batchP50Ms: number; batchP99Ms: number }
+interface IngestRun { workers: number; readings: number; ms: number; perSec: number; batchP50Ms: number; batchP99Ms: number; serverCpuS: number; clientCpuS: number; perServerCpuS: number }
 
 async function ingestRun(workers: number, bridges: Bridge[]): Promise<IngestRun> {
   const server = await startServer({ GRIDMESH_VERIFY_WORKERS: String(workers) });
@@ -158,6 +170,8 @@ async function ingestRun(workers: number, bridges: Bridge[]): Promise<IngestRun>
     await Promise.all(sockets.map((s, i) => s.timeout(60_000).emitWithAck('readings', { readings: bridges[i].batches[0] })));
     const latencies: number[] = [];
     let accepted = 0;
+    const cpu0 = cpuSecondsOf(server.child.pid!);
+    const client0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(sockets.map(async (socket, i) => {
       const batches = bridges[i].batches.slice(1);
@@ -175,12 +189,18 @@ async function ingestRun(workers: number, bridges: Bridge[]): Promise<IngestRun>
       await Promise.all(Array.from({ length: WINDOW }, lane));
     }));
     const ms = performance.now() - t0;
+    const serverCpuS = cpuSecondsOf(server.child.pid!) - cpu0;
+    const clientCpu = process.cpuUsage(client0);
+    const clientCpuS = (clientCpu.user + clientCpu.system) / 1e6;
     for (const s of sockets) s.close();
     const expected = bridges.length * (BATCHES_PER_BRIDGE - 1) * BATCH;
     if (accepted !== expected) throw new Error(`accepted ${accepted} of ${expected} readings`);
     latencies.sort((a, b) => a - b);
     const pct = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]);
-    return { workers, readings: accepted, ms: Math.round(ms), perSec: rate(accepted, ms), batchP50Ms: pct(0.5), batchP99Ms: pct(0.99) };
+    return {
+      workers, readings: accepted, ms: Math.round(ms), perSec: rate(accepted, ms), batchP50Ms: pct(0.5), batchP99Ms: pct(0.99),
+      serverCpuS: Math.round(serverCpuS * 100) / 100, clientCpuS: Math.round(clientCpuS * 100) / 100, perServerCpuS: Math.round(accepted / serverCpuS),
+    };
   } finally {
     await server.stop();
   }
@@ -305,6 +325,7 @@ for (const w of WORKER_SETTINGS) {
   const r = await ingestRun(w, bridges);
   runs.push(r);
   console.log(`  verify workers ${w}: ${r.readings.toLocaleString('en')} readings in ${r.ms} ms → ${r.perSec.toLocaleString('en')} readings/s end to end (batch ack p50 ${r.batchP50Ms} ms, p99 ${r.batchP99Ms} ms)`);
+  console.log(`                    server used ${r.serverCpuS} CPU-s (${r.perServerCpuS.toLocaleString('en')} readings per server CPU-second, ${(r.serverCpuS / (r.ms / 1000)).toFixed(2)} cores busy), the 200 bridges ${r.clientCpuS} CPU-s`);
 }
 const best = runs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
 const inline = runs.find((r) => r.workers === 0);

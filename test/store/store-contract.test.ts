@@ -193,6 +193,18 @@ function storeContract(name: string, target: () => Target | null, skipReason: st
       assert.equal(await store.rules.rule(P(5), P(6)), null);
     });
 
+    it('insertGroups (when the adapter has it) commits several batches at once with counts per batch, idempotently', async () => {
+      if (!store.readings.insertGroups) return;
+      const a = addr(0x7101);
+      const b = addr(0x7102);
+      await store.readings.insertMany([reading(a, 1)]);
+      const counts = await store.readings.insertGroups([[reading(a, 1), reading(a, 2)], [reading(b, 1), reading(b, 2), reading(b, 3)], []]);
+      assert.deepEqual(counts, [{ inserted: 1, existing: 1 }, { inserted: 3, existing: 0 }, { inserted: 0, existing: 0 }]);
+      assert.deepEqual(await store.readings.insertGroups([[reading(b, 3)]]), [{ inserted: 0, existing: 1 }]);
+      assert.equal(await store.readings.count(a), 2);
+      assert.equal(await store.readings.count(b), 3);
+    });
+
     it('keeps delegations per (participant, delegate) with expiry, encrypted key and revocation', async () => {
       const d = { participant: P(8), delegate: P(10), expiry: 5_000, signature: null, encryptedKey: 'c2VjcmV0', createdAt: 100, revokedAt: null };
       await store.rules.putDelegation(d);

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Store, StoredReading } from '../store/index.ts';
 import { ReadingVerifier, type VerifyOutcome } from './reading-verifier.ts';
 import { VerifyPool } from './verify-pool.ts';
+import { CommitGroup } from './commit-group.ts';
 
 export interface IngestResult {
   accepted: number;
@@ -30,6 +31,12 @@ export interface ReadingIngestOptions {
   verifyWorkers?: number;
   /** Batches smaller than this are verified inline: a worker round trip costs more than a few verifies. Default 4. */
   inlineBelow?: number;
+  /**
+   * When every worker already has this many readings queued, the calling thread verifies the batch itself, so under
+   * saturation all cores verify (work stealing by the main thread). Default 400 (8 batches of 50); Infinity disables it.
+   * Overridden by GRIDMESH_VERIFY_INLINE_ABOVE when unset.
+   */
+  inlineAbove?: number;
 }
 
 /**
@@ -42,17 +49,22 @@ export class ReadingIngest {
   private verifier: ReadingVerifier;
   private readonly pool: VerifyPool | null;
   private readonly inlineBelow: number;
+  private readonly inlineAbove: number;
   private readonly ready: Promise<void>;
+  private readonly commits: CommitGroup;
   private readonly cursors = new Map<string, MeterCursor>();
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly store: Store, chainId: number, private readonly now: () => number = Date.now, options: ReadingIngestOptions = {}) {
     this.verifier = new ReadingVerifier(chainId);
+    this.commits = new CommitGroup(store);
     const fromEnv = process.env.GRIDMESH_VERIFY_WORKERS;
     const workers = options.verifyWorkers ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : availableParallelism() >= 2 ? 1 : 0);
     if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`GRIDMESH_VERIFY_WORKERS must be a non-negative integer, got ${fromEnv}`);
     this.pool = workers > 0 ? new VerifyPool(chainId, workers) : null;
     this.inlineBelow = options.inlineBelow ?? 4;
+    const above = process.env.GRIDMESH_VERIFY_INLINE_ABOVE;
+    this.inlineAbove = options.inlineAbove ?? (above !== undefined && above !== '' ? Number(above) : 400);
     this.ready = Promise.all([
       ReadingVerifier.fast(chainId).then((v) => { this.verifier = v; }),
       this.pool?.ready,
@@ -67,7 +79,7 @@ export class ReadingIngest {
   }
 
   private async verifyAll(readings: SignedMeterReading[]): Promise<VerifyOutcome[]> {
-    if (this.pool && readings.length >= this.inlineBelow) return this.pool.verify(readings);
+    if (this.pool && readings.length >= this.inlineBelow && this.pool.minLoad() < this.inlineAbove) return this.pool.verify(readings);
     return readings.map((r) => this.verifier.verify(r, r.signature));
   }
 
@@ -144,7 +156,7 @@ export class ReadingIngest {
     }
     let accepted = 0;
     if (fresh.length) {
-      const { inserted, existing } = await this.store.readings.insertMany(fresh);
+      const { inserted, existing } = await this.commits.commit(fresh);
       accepted = inserted;
       duplicates += existing;
       const tail = fresh[fresh.length - 1];

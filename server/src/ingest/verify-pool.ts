@@ -60,6 +60,13 @@ export class VerifyPool {
     w.load = 0;
   }
 
+  /** Readings queued at the least loaded worker. */
+  minLoad(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const w of this.workers) if (w.load < min) min = w.load;
+    return min;
+  }
+
   /** Outcomes of `readings` (same order). Rejects if the pool is closed or a worker died. */
   verify(readings: SignedMeterReading[]): Promise<VerifyOutcome[]> {
     if (this.closed) return Promise.reject(new Error('verify pool is closed'));

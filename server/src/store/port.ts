@@ -67,6 +67,12 @@ export interface ReadingRepo {
    * Idempotent on (meter, seq): a row that already exists is left untouched and counted in `existing`.
    */
   insertMany(readings: StoredReading[]): Promise<{ inserted: number; existing: number }>;
+  /**
+   * Commits several batches (of different meters) in ONE transaction, with the counts per batch: ingestion groups
+   * the batches that arrive in the same tick, so a busy server pays one commit for many batches. Optional: without
+   * it ingestion calls insertMany per batch.
+   */
+  insertGroups?(groups: StoredReading[][]): Promise<{ inserted: number; existing: number }[]>;
   /** The readings of `meter` with the given seqs (for telling an identical resend from a replay). */
   getBySeq(meter: Address, seqs: number[]): Promise<StoredReading[]>;
   latest(meter: Address): Promise<StoredReading | null>;

@@ -144,6 +144,16 @@ export function openSqliteStore(path: string): Store {
     return inserted;
   });
 
+  const insertReadingGroups = db.transaction((groups: StoredReading[][]) =>
+    groups.map((rows) => {
+      let inserted = 0;
+      for (const r of rows) {
+        inserted += q.insertReading.run({ ...r, meter: key(r.meter), phases: r.phases ? JSON.stringify(r.phases) : null }).changes;
+      }
+      return { inserted, existing: rows.length - inserted };
+    }),
+  );
+
   const bindMeter = db.transaction((m: MeterRecord) => {
     const existing = q.getMeter.get(key(m.meter)) as MeterRow | undefined;
     if (!existing) {
@@ -194,6 +204,9 @@ export function openSqliteStore(path: string): Store {
       async insertMany(readings) {
         const inserted = insertReadings(readings);
         return { inserted, existing: readings.length - inserted };
+      },
+      async insertGroups(groups) {
+        return insertReadingGroups(groups);
       },
       async getBySeq(meter, seqs) {
         const out: StoredReading[] = [];
