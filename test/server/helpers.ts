@@ -71,14 +71,15 @@ export async function signIn(url: string, wallet: Wallet | HDNodeWallet): Promis
   return res.body.token as string;
 }
 
-export interface Home { wallet: HDNodeWallet; meter: Address; token: string; nonce: number }
+export interface Home { wallet: HDNodeWallet; meter: Address; meterKey: HDNodeWallet; token: string; nonce: number }
 
 /** A registered participant with a grid meter of `capacityW`, signed in. */
 export async function makeHome(url: string, name: string, capacityW = 10_000): Promise<Home> {
   const wallet = Wallet.createRandom();
-  const meter = Wallet.createRandom().address.toLowerCase() as Address;
+  const meterKey = Wallet.createRandom();
+  const meter = meterKey.address.toLowerCase() as Address;
   await registerHome({ baseUrl: url, chainId: CHAIN_ID, owner: wallet, name, meter, role: 'grid', capacityW });
-  return { wallet, meter, token: await signIn(url, wallet), nonce: 0 };
+  return { wallet, meter, meterKey, token: await signIn(url, wallet), nonce: 0 };
 }
 
 export async function signOrder(home: Home, o: { market?: string; slot: number; side: 'bid' | 'ask'; price: string; quantityWh: number; timeInForce?: 'gtc' | 'ioc'; expiry?: number; nonce?: number }): Promise<OrderSubmission> {

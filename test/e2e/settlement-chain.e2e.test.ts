@@ -1,0 +1,118 @@
+// A full delivery slot against the real local chain: orders → trade → gate → metered delivery → settlement batch → confirmed
+// on chain; escrow balances on chain equal the settlement, and the seller who under-delivered paid the imbalance.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { energyMarketAt } from '@gridmesh/contracts-abi';
+import { SettlementOutbox, SqliteSettlementOutboxStore, chainProvider, fundAndDeposit, startEmbeddedChain, type EmbeddedChain } from '../../server/src/chain/index.ts';
+import { ChainEscrow } from '../../server/src/orders/escrow.ts';
+import { ChainSettler } from '../../server/src/slots/chain-settler.ts';
+import { BridgeProtocolClient } from '../helpers/bridge-protocol-client.ts';
+import { tempDir } from '../helpers/processes.ts';
+import { T0, call, makeHome, signOrder, startTestServer, type Home, type TestServer } from '../server/helpers.ts';
+
+const DEPOSIT = 100_000_000n;
+
+async function sendReadings(url: string, home: Home, powerW: number, from: number, to: number): Promise<void> {
+  const client = new BridgeProtocolClient(url, home.meterKey);
+  try {
+    assert.equal((await client.hello()).ok, true);
+    const batch = [];
+    let seq = 1;
+    for (let t = from; t <= to; t += 10_000) {
+      const wh = (Math.abs(powerW) * (t - from)) / 3_600_000;
+      batch.push(client.sign({ meter: home.meterKey.address as `0x${string}`, seq: seq++, timestamp: t, importWh: powerW > 0 ? wh : 0, exportWh: powerW < 0 ? wh : 0, powerW, flags: 0 }));
+    }
+    const ack = await client.send(batch);
+    assert.equal(ack.ok, true, JSON.stringify(ack.error));
+  } finally {
+    client.close();
+  }
+}
+
+describe('full slot to confirmed on-chain settlement (real local EVM)', function () {
+  this.timeout(120_000);
+  const dir = tempDir('settle-chain');
+  let chain: EmbeddedChain;
+  let outbox: SettlementOutbox;
+  let t: TestServer;
+  let provider: ReturnType<typeof chainProvider>;
+
+  before(async () => {
+    chain = await startEmbeddedChain({ dataDir: join(dir.path, 'chain') });
+    provider = chainProvider(chain.rpcUrl, chain.chainId);
+    const operator = chain.operator.connect(provider);
+    const market = energyMarketAt(chain.addresses.energyMarket, operator);
+    const outboxStore = new SqliteSettlementOutboxStore(join(dir.path, 'outbox.db'));
+    outbox = new SettlementOutbox({ store: outboxStore, market, operator, pollMs: 20, confirmPollMs: 100 });
+    outbox.start();
+    const escrow = new ChainEscrow(market);
+    t = await startTestServer({
+      dataDir: join(dir.path, 'server'),
+      options: { escrow, settler: ({ store, settled }) => new ChainSettler({ store, outbox, outboxStore, now: Date.now, onSettled: settled, escrowOf: async (p) => (await escrow.read(p)).balance }) },
+    });
+  });
+  after(async () => {
+    await t?.close(false);
+    await outbox?.stop();
+    provider?.destroy();
+    await chain?.stop();
+    dir.remove();
+  });
+
+  it('settles delivered energy at the trade price and charges the short seller the imbalance, on chain', async () => {
+    const seller = await makeHome(t.url, 'Seller', 60_000);
+    const buyer = await makeHome(t.url, 'Buyer', 60_000);
+    const operator = chain.operator.connect(provider);
+    await fundAndDeposit(operator, chain.addresses, [{ address: seller.wallet.address, deposit: DEPOSIT }, { address: buyer.wallet.address, deposit: DEPOSIT }]);
+    const market = energyMarketAt(chain.addresses.energyMarket, provider);
+    const slot = T0 + 2 * 60_000;
+
+    const ask = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 500 }), seller.token);
+    assert.equal(ask.status, 201, JSON.stringify(ask.body));
+    const bid = await call(t.url, 'POST', '/api/orders', await signOrder(buyer, { slot, side: 'bid', price: '160000', quantityWh: 500 }), buyer.token);
+    assert.equal(bid.status, 201, JSON.stringify(bid.body));
+    assert.equal(bid.body.trades[0].quantityWh, 500);
+    // Escrow for the open bid is locked before settlement: a second big bid beyond the deposit is refused.
+    const tooMuch = await call(t.url, 'POST', '/api/orders', await signOrder(buyer, { slot: slot + 60_000, side: 'bid', price: '320000', quantityWh: 320_000 }), buyer.token);
+    assert.equal(tooMuch.body.reason, 'insufficient_escrow');
+
+    // Delivery: the seller exports only 300 Wh (18 kW for a minute) of the 500 it sold; the buyer imports 600 Wh.
+    await sendReadings(t.url, seller, -18_000, slot - 30_000, slot + 90_000);
+    await sendReadings(t.url, buyer, 36_000, slot - 30_000, slot + 90_000);
+
+    // Time passes: gate, delivery, metering window; the lifecycle settles and the outbox confirms on chain.
+    t.clock.set(slot + 60_000 + t.market.graceMs + 1);
+    let info: any;
+    for (let i = 0; i < 200; i++) {
+      await t.server.lifecycle.step();
+      info = (await call(t.url, 'GET', `/api/markets/demo/slots/${slot}`)).body;
+      if (info.state === 'settled') break;
+      await new Promise((r) => setTimeout(r, 100));
+      t.clock.advance(1000);
+    }
+    assert.equal(info.state, 'settled', JSON.stringify(info));
+    assert.equal(info.settlement.status, 'confirmed');
+    assert.match(info.settlement.txHash, /^0x[0-9a-f]{64}$/);
+    assert.equal(await market.slotSettled(slot), true);
+    assert.equal(await market.slotTradesRoot(slot), info.settlement.tradesRoot);
+
+    // Expected by the design's rules: delivered = min(sold, exported) = 300 Wh at 150000/kWh; shortfall 200 Wh pays (retail − price).
+    const paidForDelivery = (150_000n * 300n) / 1000n;
+    const imbalance = ((320_000n - 150_000n) * 200n) / 1000n;
+    const sellerNet = paidForDelivery - imbalance;
+    const mine = (await call(t.url, 'GET', '/api/participants/me/settlements', undefined, seller.token)).body;
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].deliveredWh, 300);
+    assert.equal(mine[0].undeliveredWh, 200);
+    assert.equal(BigInt(mine[0].imbalancePaid), imbalance);
+    assert.equal(BigInt(mine[0].net), sellerNet);
+    assert.equal(mine[0].status, 'confirmed');
+    assert.equal(await market.escrowOf(seller.wallet.address), DEPOSIT + sellerNet);
+    assert.equal(await market.escrowOf(buyer.wallet.address), DEPOSIT - sellerNet);
+    const escrowView = (await call(t.url, 'GET', '/api/participants/me/escrow', undefined, buyer.token)).body;
+    assert.equal(BigInt(escrowView.balance), DEPOSIT - sellerNet);
+    assert.equal(escrowView.source, 'chain');
+    // Another participant's settlement is private.
+    assert.equal((await call(t.url, 'GET', `/api/participants/${seller.wallet.address}/settlements`, undefined, buyer.token)).status, 403);
+  });
+});
