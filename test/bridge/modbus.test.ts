@@ -17,7 +17,7 @@ describe('modbus over TCP (modbus-serial ServerTCP peer)', function () {
   let peer: Peer;
   let buses: BusRegistry;
   before(async () => {
-    peer = await startPeer('modbus-peer.ts', { transport: 'tcp', devices: { '1': 'sdm630', '2': 'sdm120', '3': 'sunspec-inverter', '4': 'sunspec-both' } });
+    peer = await startPeer('modbus-peer.ts', { transport: 'tcp', devices: { '1': 'sdm630', '2': 'sdm120', '3': 'sunspec-inverter', '4': 'sunspec-both', '6': 'sunspec-meter@50000', '7': 'sunspec-inverter@0' } });
   });
   after(async () => peer.stop());
   beforeEach(() => (buses = new BusRegistry()));
@@ -77,6 +77,16 @@ describe('modbus over TCP (modbus-serial ServerTCP peer)', function () {
     assert.equal((await inverter.read()).reading.powerW, -7250);
     await meter.stop();
     await inverter.stop();
+  });
+
+  it('finds the SunSpec marker at 50000 and at 0 as well', async () => {
+    for (const [unit, family] of [[6, '203'], [7, '103']] as const) {
+      const meter = new ModbusMeter(tcp(unit, 'sunspec', { id: `s${unit}` }), { log: quiet, buses });
+      const { values } = await meter.read();
+      assert.equal(values.text.model, family);
+      assert.equal(values.values.voltageL1, 230.1);
+      await meter.stop();
+    }
   });
 
   it('several devices on one connection: requests are serialised and each gets its own answer', async () => {

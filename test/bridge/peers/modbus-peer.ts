@@ -3,7 +3,8 @@
 import { createInterface } from 'node:readline';
 import ModbusSerial from 'modbus-serial';
 
-type MapName = 'sdm630' | 'sdm120' | 'sunspec-inverter' | 'sunspec-meter' | 'sunspec-both';
+/** `sunspec-…@B` puts the SunS marker at base B (40000 by default; the spec also allows 50000 and 0). */
+type MapName = string;
 
 interface PeerConfig {
   transport: 'tcp' | 'serial';
@@ -66,10 +67,10 @@ function eastron(phases: 1 | 3): Device {
 }
 
 /** SunSpec: SunS at 40000, common model 1, then 103 (inverter) and/or 203 (meter), end marker. */
-function sunspec(which: 'inverter' | 'meter' | 'both'): Device {
+function sunspec(which: 'inverter' | 'meter' | 'both', base = 40000): Device {
   const h: Registers = new Map();
-  u32(h, 40000, 0x53756e53);
-  let a = 40002;
+  u32(h, base, 0x53756e53);
+  let a = base + 2;
   u16(h, a, 1);
   u16(h, a + 1, 66);
   for (let i = 0; i < 66; i++) u16(h, a + 2 + i, 0);
@@ -110,7 +111,8 @@ function sunspec(which: 'inverter' | 'meter' | 'both'): Device {
 
 const devices = new Map<number, Device>();
 for (const [unit, map] of Object.entries(cfg.devices)) {
-  devices.set(Number(unit), map === 'sdm630' ? eastron(3) : map === 'sdm120' ? eastron(1) : sunspec(map.slice('sunspec-'.length) as 'inverter' | 'meter' | 'both'));
+  const [name, base] = map.split('@');
+  devices.set(Number(unit), name === 'sdm630' ? eastron(3) : name === 'sdm120' ? eastron(1) : sunspec(name.slice('sunspec-'.length) as 'inverter' | 'meter' | 'both', base ? Number(base) : 40000));
 }
 
 let silence = 0;
