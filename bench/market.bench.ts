@@ -125,8 +125,9 @@ function latencyP99(stream: Stream): { p50: number; p99: number; max: number } {
   return { p50: at(0.5), p99: at(0.99), max: samples[samples.length - 1] };
 }
 
-function heapAtResting(count: number): { heapMB: number; heapOnlyMB: number; resting: number } {
+function heapAtResting(count: number): { heapMB: number; heapOnlyMB: number; baselineMB: number; resting: number } {
   gc();
+  const before = process.memoryUsage();
   const rnd = prng(7);
   const market = new Market(config);
   for (let i = 0; i < count; i++) {
@@ -140,7 +141,7 @@ function heapAtResting(count: number): { heapMB: number; heapOnlyMB: number; res
   const snap = market.bookSnapshot(SLOT, 1_000_000);
   const resting = [...snap.bids, ...snap.asks].reduce((s, l) => s + l.orders, 0);
   // Typed-array pools live outside the JS heap, so they are counted in too (heapUsed + arrayBuffers).
-  return { heapMB: (m.heapUsed + m.arrayBuffers) / 2 ** 20, heapOnlyMB: m.heapUsed / 2 ** 20, resting };
+  return { heapMB: (m.heapUsed + m.arrayBuffers) / 2 ** 20, heapOnlyMB: m.heapUsed / 2 ** 20, baselineMB: (before.heapUsed + before.arrayBuffers) / 2 ** 20, resting };
 }
 
 function callClear(count: number, reps: number): { medianMs: number; medianCpuMs: number; volumeWh: number; trades: number } {
@@ -174,49 +175,55 @@ function callClear(count: number, reps: number): { medianMs: number; medianCpuMs
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 const loadAtStart = loadavg();
-// Warm both engines up on a smaller stream so the timed runs measure steady-state code.
-const warm = makeStream(100_000, 1);
-runGridmesh(warm);
-runPeer(warm);
 
-let stream: Stream | null = makeStream(ORDERS, 42);
-const ops = stream.commands.length;
-// Three timed gridmesh runs (median) and one peer run (it takes about a minute). Throughput is reported per CPU
-// second of this process (all its threads, GC helpers included) as the headline — "on one core" — because the 2-core
-// machine is shared and wall-clock time there mostly measures the scheduler; wall-clock figures are printed too.
-const runs: Array<ReturnType<typeof runGridmesh>> = [];
-for (let r = 0; r < 3; r++) { gc(); runs.push(runGridmesh(stream)); }
-runs.sort((a, b) => a.cpuSeconds - b.cpuSeconds);
-const ours = runs[1];
-gc();
-const peer = runPeer(stream);
-const ordersPerSec = ops / ours.cpuSeconds;
-const peerOrdersPerSec = ops / peer.cpuSeconds;
-const perSec = (n: number, seconds: number) => Math.round(n / seconds).toLocaleString('en');
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at start ${loadAtStart.map((x) => x.toFixed(1)).join(' ')}`);
-console.log(`continuous: ${stream.orders.toLocaleString('en')} limit orders + ${stream.cancels.toLocaleString('en')} cancels = ${ops.toLocaleString('en')} commands, ${ours.trades.toLocaleString('en')} trades`);
-console.log(`  gridmesh fast book (Market.apply, events out): CPU ${runs.map((r) => round(r.cpuSeconds, 3)).join(' / ')} s, median ${round(ours.cpuSeconds, 3)} s → ${perSec(ops, ours.cpuSeconds)} commands per CPU-second (limit orders alone ${perSec(stream.orders, ours.cpuSeconds)}); wall ${round(ours.seconds, 3)} s → ${perSec(ops, ours.seconds)}/s`);
-console.log(`  nodejs-order-book 10.1.1 (limit/cancel):        CPU ${round(peer.cpuSeconds, 3)} s → ${perSec(ops, peer.cpuSeconds)} commands per CPU-second; wall ${round(peer.seconds, 3)} s → ${perSec(ops, peer.seconds)}/s`);
-console.log(`  ratio: ${round(ordersPerSec / peerOrdersPerSec, 2)}× (CPU), ${round(peer.seconds / ours.seconds, 2)}× (wall)`);
-gc();
-const latency = latencyP99(stream);
-console.log(`  latency per command (hrtime around Market.apply): p50 ${round(latency.p50, 2)} µs, p99 ${round(latency.p99, 2)} µs, max ${round(latency.max, 0)} µs`);
-stream = null;
+/** Everything that needs the 1M-order streams, in one scope so they are garbage before the heap is measured. */
+function continuousPhase() {
+  // Warm both engines up on a smaller stream so the timed runs measure steady-state code.
+  const warm = makeStream(100_000, 1);
+  runGridmesh(warm);
+  runPeer(warm);
 
-let shallowRatio = 0;
-{
-  const shallow = makeShallowStream(300_000, 9);
-  runGridmesh(shallow);
-  runPeer(shallow);
-  const shallowOurs = runGridmesh(shallow);
-  const shallowPeer = runPeer(shallow);
-  shallowRatio = shallowPeer.cpuSeconds / shallowOurs.cpuSeconds;
-  const n = shallow.commands.length;
-  console.log(`shallow book (the peer's best case: ~1,000 resting, ${n.toLocaleString('en')} commands): gridmesh ${perSec(n, shallowOurs.cpuSeconds)}, nodejs-order-book ${perSec(n, shallowPeer.cpuSeconds)} commands per CPU-second, ratio ${round(shallowRatio, 2)}× (wall ${round(shallowPeer.seconds / shallowOurs.seconds, 2)}×)`);
+  let stream: Stream | null = makeStream(ORDERS, 42);
+  const ops = stream.commands.length;
+  // Three timed gridmesh runs (median) and one peer run (it takes about a minute). Throughput is reported per CPU
+  // second of this process (all its threads, GC helpers included) as the headline — "on one core" — because the 2-core
+  // machine is shared and wall-clock time there mostly measures the scheduler; wall-clock figures are printed too.
+  const runs: Array<ReturnType<typeof runGridmesh>> = [];
+  for (let r = 0; r < 3; r++) { gc(); runs.push(runGridmesh(stream)); }
+  runs.sort((a, b) => a.cpuSeconds - b.cpuSeconds);
+  const ours = runs[1];
+  gc();
+  const peer = runPeer(stream);
+  const ordersPerSec = ops / ours.cpuSeconds;
+  const peerOrdersPerSec = ops / peer.cpuSeconds;
+  const perSec = (n: number, seconds: number) => Math.round(n / seconds).toLocaleString('en');
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at start ${loadAtStart.map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`continuous: ${stream.orders.toLocaleString('en')} limit orders + ${stream.cancels.toLocaleString('en')} cancels = ${ops.toLocaleString('en')} commands, ${ours.trades.toLocaleString('en')} trades`);
+  console.log(`  gridmesh fast book (Market.apply, events out): CPU ${runs.map((r) => round(r.cpuSeconds, 3)).join(' / ')} s, median ${round(ours.cpuSeconds, 3)} s → ${perSec(ops, ours.cpuSeconds)} commands per CPU-second (limit orders alone ${perSec(stream.orders, ours.cpuSeconds)}); wall ${round(ours.seconds, 3)} s → ${perSec(ops, ours.seconds)}/s`);
+  console.log(`  nodejs-order-book 10.1.1 (limit/cancel):        CPU ${round(peer.cpuSeconds, 3)} s → ${perSec(ops, peer.cpuSeconds)} commands per CPU-second; wall ${round(peer.seconds, 3)} s → ${perSec(ops, peer.seconds)}/s`);
+  console.log(`  ratio: ${round(ordersPerSec / peerOrdersPerSec, 2)}× (CPU), ${round(peer.seconds / ours.seconds, 2)}× (wall)`);
+  gc();
+  const latency = latencyP99(stream);
+  console.log(`  latency per command (hrtime around Market.apply): p50 ${round(latency.p50, 2)} µs, p99 ${round(latency.p99, 2)} µs, max ${round(latency.max, 0)} µs`);
+  stream = null;
+
+  let shallowRatio = 0;
+  {
+    const shallow = makeShallowStream(300_000, 9);
+    runGridmesh(shallow);
+    runPeer(shallow);
+    const shallowOurs = runGridmesh(shallow);
+    const shallowPeer = runPeer(shallow);
+    shallowRatio = shallowPeer.cpuSeconds / shallowOurs.cpuSeconds;
+    const n = shallow.commands.length;
+    console.log(`shallow book (the peer's best case: ~1,000 resting, ${n.toLocaleString('en')} commands): gridmesh ${perSec(n, shallowOurs.cpuSeconds)}, nodejs-order-book ${perSec(n, shallowPeer.cpuSeconds)} commands per CPU-second, ratio ${round(shallowRatio, 2)}× (wall ${round(shallowPeer.seconds / shallowOurs.seconds, 2)}×)`);
+  }
+  return { ops, ordersPerSec, peerOrdersPerSec, ours, peer, latency, shallowRatio };
 }
+const { ops, ordersPerSec, peerOrdersPerSec, ours, peer, latency, shallowRatio } = continuousPhase();
 
 const heap = heapAtResting(1_000_000);
-console.log(`heap with ${heap.resting.toLocaleString('en')} resting orders: ${round(heap.heapMB)} MB (JS heap ${round(heap.heapOnlyMB)} MB + typed-array pools)`);
+console.log(`heap with ${heap.resting.toLocaleString('en')} resting orders: ${round(heap.heapMB)} MB used in all (JS heap ${round(heap.heapOnlyMB)} MB + typed-array pools), of which the process held ${round(heap.baselineMB)} MB before the market was built`);
 
 const call: Record<string, ReturnType<typeof callClear>> = {};
 for (const [count, reps] of [[10_000, 11], [100_000, 11], [1_000_000, 3]] as const) {
