@@ -124,8 +124,10 @@ function Money({ trades, settlements, market, period }: { trades: MyTrade[]; set
       <dd data-testid="money-earned">{fmtToken(earned, 4)}</dd>
       <dt>Saved vs retail {fmtPrice(retail)} / feed-in {fmtPrice(feedIn)}</dt>
       <dd data-testid="money-saved" class={saved >= 0n ? 'ok' : 'error'}>{fmtToken(saved, 4)}</dd>
-      <dt>Settled: paid / received</dt>
-      <dd>{fmtToken(paid, 4)} / {fmtToken(received, 4)} <span class="muted small">({settled.length} slots)</span></dd>
+      <dt>Settled: paid ({settled.length} slots)</dt>
+      <dd data-testid="money-paid">{fmtToken(paid, 4)}</dd>
+      <dt>Settled: received</dt>
+      <dd data-testid="money-received">{fmtToken(received, 4)}</dd>
     </dl>
   );
 }

@@ -104,6 +104,7 @@ export function OperatorPage() {
         </section>
         <section class="card" aria-labelledby="bridges-title">
           <h3 id="bridges-title">Bridges</h3>
+          <div class="table-wrap">
           <table data-testid="bridges">
             <thead><tr><th scope="col">Home</th><th scope="col">Link</th><th scope="col" class="num">Last reading</th><th scope="col" class="num">Outbox</th></tr></thead>
             <tbody>
@@ -117,6 +118,7 @@ export function OperatorPage() {
               ))}
             </tbody>
           </table>
+          </div>
         </section>
       </div>
     </div>

@@ -47,6 +47,8 @@ function OrderEntry({ market, slot, session, escrow, onPlaced }: { market: Marke
   const [errors, setErrors] = useState<FormErrors>({});
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Answers received from the server (ok or refused), exposed for tests as data-answers. */
+  const [answers, setAnswers] = useState(0);
   const priceBase = parseCents(price);
   const wh = parseKWh(qty);
   const fee = BigInt(market.gridFee);
@@ -77,12 +79,13 @@ function OrderEntry({ market, slot, session, escrow, onPlaced }: { market: Marke
       setErrors(mapped);
     } finally {
       setBusy(false);
+      setAnswers((n) => n + 1);
     }
   };
 
   const fieldProps = (name: string) => ({ 'aria-invalid': errors[name] ? (true as const) : undefined, 'aria-describedby': `${name}-hint ${name}-error` });
   return (
-    <form class="form" onSubmit={submit} noValidate data-testid="order-form" aria-labelledby="entry-title">
+    <form class="form" onSubmit={submit} noValidate data-testid="order-form" data-answers={answers} aria-labelledby="entry-title">
       <h3 id="entry-title">Order entry {slot && <span class="muted">· slot {fmtTime(slot.slot)}</span>}</h3>
       <div class="sides" role="group" aria-label="Side">
         <button type="button" class="buy-btn" aria-pressed={side === 'bid'} onClick={() => setSide('bid')} data-testid="side-buy">Buy</button>
