@@ -96,6 +96,19 @@ export class FastBookFamily implements OrderBookFamily {
     this.free = o;
   }
 
+  /** Free every slot of book `b` and rebuild the id index from the orders that stay, in one pass over the pool. */
+  releaseBook(b: number): void {
+    this.index.reset();
+    for (let o = 0; o < this.used; o++) {
+      if (this.book[o] === b) {
+        this.ids[o] = '';
+        this.book[o] = NIL;
+        this.next[o] = this.free;
+        this.free = o;
+      } else if (this.ids[o] !== '') this.index.add(o, this.hash[o]);
+    }
+  }
+
   locate(id: string): OrderBook | null {
     const o = this.find(id);
     return o === NIL ? null : this.books[this.book[o]];
@@ -423,15 +436,21 @@ export class FastOrderBook implements OrderBook {
   }
 
   clear(): void {
-    for (const s of [BID, ASK]) {
-      const arr = this.sorted[s];
-      for (let k = this.sortedLen[s] - 1; k >= 0; k--) {
-        const lv = arr[k];
-        // The whole book goes: only the shared pool and id index need the orders released.
-        for (let o = this.lHead[lv]; o !== NIL;) { const next = this.pool.next[o]; this.pool.forget(o); o = next; }
-        this.removeLevelAt(s, k);
+    if (this.count > this.pool.index.size >>> 1) {
+      // The book holds most open orders (the usual gate closure): one sequential sweep over the pool beats chasing
+      // the level lists through scattered slots.
+      this.pool.releaseBook(this.index);
+    } else {
+      for (const s of [BID, ASK]) {
+        const arr = this.sorted[s];
+        for (let k = this.sortedLen[s] - 1; k >= 0; k--) {
+          // The whole book goes: only the shared pool and id index need the orders released.
+          for (let o = this.lHead[arr[k]]; o !== NIL;) { const next = this.pool.next[o]; this.pool.forget(o); o = next; }
+        }
       }
     }
+    this.sortedLen[BID] = 0;
+    this.sortedLen[ASK] = 0;
     this.count = 0;
     this.pool.release(this.index);
   }

@@ -66,6 +66,12 @@ export class IdIndex {
     this.size--;
   }
 
+  /** Empty the index, keeping its capacity. */
+  reset(): void {
+    this.slots.fill(0);
+    this.size = 0;
+  }
+
   private resize(capacity: number): void {
     const oldSlots = this.slots;
     const oldHashes = this.hashes;
