@@ -33,6 +33,11 @@ import { SignIn } from './auth/sign-in.ts';
 import { SessionTokens } from './auth/session-tokens.ts';
 import { readSession, tokenFromCookie } from './auth/http-session.ts';
 import { ServerMetrics } from './ops/metrics.ts';
+import { rulesRoutes } from './http/rules-routes.ts';
+import { TradeRulesService } from './rules/rules-service.ts';
+import { DelegationService } from './rules/delegation.ts';
+import { RuleRunner } from './rules/rule-runner.ts';
+import { createHmac } from 'node:crypto';
 
 export interface GridmeshServer {
   readonly http: HttpServer;
@@ -47,6 +52,7 @@ export interface GridmeshServer {
   readonly clock: Clock;
   readonly tokens: SessionTokens;
   readonly metrics: ServerMetrics;
+  readonly delegations: DelegationService;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   close(): Promise<void>;
@@ -123,7 +129,34 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
   };
   const settlerContext: SettlerContext = { store, settled: (market, slot) => settled(market, slot) };
   lifecycle.setSettler(options.settler ? options.settler(settlerContext) : new ChainSettler({ store, outbox: null, outboxStore: null, now, onSettled: settlerContext.settled }));
-  const tokens = new SessionTokens(sessionSecret(config));
+  const secret = sessionSecret(config);
+  const tokens = new SessionTokens(secret);
+  // Trade rules: orders signed by delegated session keys (their keys sealed with a key derived from the server secret).
+  const delegations = new DelegationService(store, config.chainId, createHmac('sha256', secret).update('gridmesh session-key vault').digest());
+  await delegations.load();
+  orders.setDelegateCheck((participant, signer, at) => delegations.isAuthorisedSigner(participant, signer, at));
+  const tradeRules = new TradeRulesService(store, config.markets[0].id);
+  const rulePort = {
+    submit: (body: unknown) => orders.submit(body, { kind: 'rule' }),
+    amend: (orderId: string, body: unknown) => orders.amend(orderId, body, { kind: 'rule' }),
+    cancel: (orderId: string) => orders.cancel(orderId, { kind: 'rule' }),
+  };
+  const ruleRunners = [...markets.values()].map((rt) => ({
+    rt,
+    runner: new RuleRunner(store, { name: rt.settings.id, slotMs: rt.settings.slotMs, horizonMs: rt.settings.horizonMs, gateMs: rt.settings.gateMs, tick: rt.settings.tick, floor: rt.settings.floor, cap: rt.settings.cap }, delegations, rulePort),
+  }));
+  let ruleTimer: { cancel(): void } | null = null;
+  let rulesStopped = false;
+  const runRules = async () => {
+    for (const { runner } of ruleRunners) {
+      const report = await runner.run(now()).catch((err: unknown) => { log.error('trade rules run failed', { err: err instanceof Error ? err.message : String(err) }); return null; });
+      if (report && report.failed.length) log.info('trade rule orders refused', { failed: report.failed.length, first: report.failed[0].error });
+    }
+    if (rulesStopped) return;
+    // Four runs per slot keep rule orders in step with the forecasts (at least every 5 s, at most every minute).
+    const every = Math.min(60_000, Math.max(5_000, Math.min(...ruleRunners.map((r) => r.rt.settings.slotMs)) / 4));
+    ruleTimer = clock.setTimer(every, () => void runRules());
+  };
   const signIn = new SignIn(config.chainId, now);
 
   const flowsOf = async (market: string): Promise<Flows> => {
@@ -240,6 +273,7 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     store, markets, orders, clock, roomSeq: (room) => hub.seq(room), flows: flowsOf,
     escrow: (p) => escrow.read(p),
   }));
+  app.use('/api', rulesRoutes({ rules: tradeRules, delegations, now }));
   app.use('/api', opsRoutes({
     store, registry, live, markets, clock, baseUrl: () => baseUrl,
     chain: options.chain ?? (() => ({ chainId: config.chainId, rpcUrl: null, embedded: false, operator: null, addresses: null, withdrawalDelaySeconds: null })),
@@ -275,16 +309,19 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   baseUrl = url;
   lifecycle.start();
+  void runRules();
   log.info('gridmesh server listening', { url, store: store.kind, chainId: config.chainId, markets: [...markets.keys()] });
 
   let closed = false;
   return {
-    http, io, store, registry, live, url, markets, orders, lifecycle, hub, clock, tokens, metrics,
+    http, io, store, registry, live, url, markets, orders, lifecycle, hub, clock, tokens, metrics, delegations,
     async close() {
       if (closed) return;
       closed = true;
       // Stop producing work first, then let in-flight commands finish before the store closes.
       lifecycle.stop();
+      rulesStopped = true;
+      ruleTimer?.cancel();
       hub.stop();
       io.disconnectSockets(true);
       await new Promise<void>((r) => io.close(() => r()));

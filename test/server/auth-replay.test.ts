@@ -118,3 +118,34 @@ describe('server: journal replay on restart', function () {
     });
   }
 });
+
+describe('server: trade rules and delegated session keys over REST', function () {
+  it('stores a participant\'s rules, authorises a server-held session key by EIP-712, and keeps both private', async () => {
+    const t = await startTestServer();
+    try {
+      const home = await makeHome(t.url, 'Rules home', 10_000);
+      const other = await makeHome(t.url, 'Other', 10_000);
+      const put = await call(t.url, 'PUT', '/api/participants/me/rules', { rules: [{ meter: home.meter, enabled: true, minSellPrice: '120000', maxBuyPrice: '250000' }] }, home.token);
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      assert.equal(put.body.rules[0].minSellPrice, '120000');
+      const foreign = await call(t.url, 'PUT', '/api/participants/me/rules', { rules: [{ meter: other.meter, enabled: true, minSellPrice: '120000', maxBuyPrice: null }] }, home.token);
+      assert.equal(foreign.status, 403);
+      assert.equal((await call(t.url, 'GET', `/api/participants/${home.wallet.address}/rules`, undefined, other.token)).status, 403);
+      const offer = await call(t.url, 'GET', '/api/participants/me/delegation', undefined, home.token);
+      assert.equal(offer.status, 200, JSON.stringify(offer.body));
+      const { domain, types, message } = offer.body.typedData;
+      const signature = await home.wallet.signTypedData(domain, types, message);
+      const granted = await call(t.url, 'POST', '/api/participants/me/delegation', { sessionKey: offer.body.sessionKey, expiry: offer.body.expiry, signature }, home.token);
+      assert.equal(granted.status, 201, JSON.stringify(granted.body));
+      assert.equal(granted.body.encryptedKey, undefined, 'the sealed key never leaves the server');
+      const got = await call(t.url, 'GET', '/api/participants/me/rules', undefined, home.token);
+      assert.equal(got.body.delegation.delegate, offer.body.sessionKey.toLowerCase());
+      assert.equal(t.server.delegations.isAuthorisedSigner(home.wallet.address, offer.body.sessionKey, t.clock.now()), true);
+      const bad = await call(t.url, 'POST', '/api/participants/me/delegation', { sessionKey: offer.body.sessionKey, expiry: offer.body.expiry, signature: await other.wallet.signTypedData(domain, types, message) }, home.token);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.code, 'BAD_SIGNATURE');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -186,6 +186,8 @@ export class OrderService {
       const open = rt.openOrder(orderId);
       if (open) {
         if (actor.kind === 'session' && lower(actor.address) !== open.participant) throw new OrderError(403, { code: ErrorCode.FORBIDDEN, message: 'this order belongs to another participant' });
+        // The rule engine manages only the orders it placed itself.
+        if (actor.kind === 'rule' && open.source !== 'rule') throw new OrderError(403, { code: ErrorCode.FORBIDDEN, message: 'trade rules may change only rule orders' });
         return { rt, order: open };
       }
     }
