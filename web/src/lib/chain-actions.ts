@@ -6,7 +6,7 @@ import { computeAddress, Transaction } from 'ethers/transaction';
 import type { Eip1193 } from './injected-signer.ts';
 import type { ChainInfo } from './wire.ts';
 
-const TOKEN = new Interface(['function approve(address spender, uint256 amount) returns (bool)']);
+const TOKEN = new Interface(['function approve(address spender, uint256 amount) returns (bool)', 'function balanceOf(address account) view returns (uint256)']);
 const MARKET = new Interface([
   'function deposit(uint256 amount)',
   'function requestWithdrawal(uint256 amount)',
@@ -70,6 +70,14 @@ async function send(chain: ChainInfo, key: ChainKey, to: string, data: string): 
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`transaction ${hash} not mined after 60 s`);
+}
+
+/** GridToken held in the wallet itself (what a deposit can move into escrow). */
+export async function walletTokenBalance(chain: ChainInfo, account: string): Promise<bigint> {
+  if (!chain.rpcUrl || !chain.addresses) throw new Error('no chain');
+  const data = TOKEN.encodeFunctionData('balanceOf', [account]);
+  const out = (await httpRpc(chain.rpcUrl, 'eth_call', [{ to: chain.addresses.gridToken, data }, 'latest'])) as string;
+  return BigInt(TOKEN.decodeFunctionResult('balanceOf', out)[0] as bigint);
 }
 
 function addresses(chain: ChainInfo) {

@@ -153,6 +153,18 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
     }
   };
   const base = parseToken(amount);
+  const [wallet, setWallet] = useState<bigint | null>(null);
+  useEffect(() => {
+    if (!chain?.rpcUrl || !chain.addresses) return;
+    let alive = true;
+    import('../lib/chain-actions.ts')
+      .then((m) => m.walletTokenBalance(chain, session.signer.address))
+      .then((b) => alive && setWallet(b), () => alive && setWallet(null));
+    return () => {
+      alive = false;
+    };
+  }, [chain, session, escrow]);
+  const withdrawable = !!escrow && escrow.pendingWithdrawal !== '0' && (escrow.withdrawableAt === null || escrow.withdrawableAt <= Date.now());
   const lastEpoch = rewards?.epochs[rewards.epochs.length - 1];
   const canChain = !!chain?.addresses;
   return (
@@ -170,6 +182,8 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
             <dd>{fmtToken(escrow.pendingWithdrawal, 2)} {escrow.withdrawableAt ? `from ${fmtTime(escrow.withdrawableAt)}` : ''}</dd>
           </>
         )}
+        <dt>In your wallet</dt>
+        <dd data-testid="wallet-balance">{wallet === null ? '—' : fmtToken(wallet, 2)}</dd>
         <dt>Rewards claimable</dt>
         <dd data-testid="rewards-claimable">{rewards ? `${fmtToken(rewards.claimable, 4).replace('GRID', 'reward tokens')}` : '—'}</dd>
         <dt>Rewards accrued / claimed</dt>
@@ -180,9 +194,9 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
           <label for="escrow-amount">Amount (GRID)</label>
           <input id="escrow-amount" inputMode="decimal" size={8} value={amount} onInput={(e) => setAmount((e.target as HTMLInputElement).value)} aria-invalid={base === null ? true : undefined} />
         </div>
-        <button type="button" disabled={busy || !canChain || base === null} onClick={() => run('deposit', (m) => m.deposit(chain!, chainKey(session), base!))}>Deposit</button>
+        <button type="button" disabled={busy || !canChain || base === null || (wallet !== null && base !== null && wallet < base)} title={wallet !== null && base !== null && wallet < base ? 'not enough GRID in the wallet' : undefined} onClick={() => run('deposit', (m) => m.deposit(chain!, chainKey(session), base!))}>Deposit</button>
         <button type="button" disabled={busy || !canChain || base === null} onClick={() => run('withdrawal request', (m) => m.requestWithdrawal(chain!, chainKey(session), base!))}>Request withdrawal</button>
-        <button type="button" disabled={busy || !canChain || !escrow || escrow.pendingWithdrawal === '0'} onClick={() => run('withdrawal', (m) => m.executeWithdrawal(chain!, chainKey(session)))}>Withdraw</button>
+        <button type="button" disabled={busy || !canChain || !withdrawable} onClick={() => run('withdrawal', (m) => m.executeWithdrawal(chain!, chainKey(session)))}>Withdraw</button>
         <button type="button" disabled={busy || !canChain || !lastEpoch || rewards?.claimable === '0'} onClick={() => run('claim', (m) => m.claimRewards(chain!, chainKey(session), BigInt(lastEpoch!.cumulative), lastEpoch!.proof))}>Claim rewards</button>
       </div>
       {!canChain && <p class="muted small">No chain configured on this server: balances come from the server's ledger; deposits and claims need a chain.</p>}
@@ -436,7 +450,7 @@ export function HomePage() {
                       <td class={t.side === 'buy' ? 'buy' : 'sell'}>{t.side}</td>
                       <td class="num">{fmtPrice(t.price)}</td>
                       <td class="num">{fmtKWh(t.quantityWh)}</td>
-                      <td>{st?.settlement?.status ?? st?.state ?? '—'}</td>
+                      <td>{st?.settlement?.status ?? st?.state.replace('_', ' ') ?? '—'}</td>
                       <td>{st?.settlement?.txHash ? <code title={st.settlement.txHash}>{shortAddr(st.settlement.txHash)}</code> : '—'}</td>
                     </tr>
                   );

@@ -195,7 +195,7 @@ function Tape({ trades, me, name }: { trades: Trade[]; me: string | null; name: 
                 <td>{fmtTimeS(t.time)}</td>
                 <td class="num">{fmtPrice(t.price)}</td>
                 <td class="num">{fmtKWh(t.quantityWh)}</td>
-                <td>{name(t.seller)} → {name(t.buyer)}{mine ? ' (you)' : ''}</td>
+                <td class="wrap">{name(t.seller)} → {name(t.buyer)}{mine ? ' (you)' : ''}</td>
               </tr>
             );
           })}
@@ -265,7 +265,7 @@ function MyOrders({ orders, session, market, slots, onChange }: { orders: OrderI
                 <>
                   <td class="num">{fmtPrice(o.price)}</td>
                   <td class="num">{fmtKWh(o.remainingWh)} / {fmtKWh(o.quantityWh)}</td>
-                  <td>
+                  <td class="wrap">
                     <button type="button" class="small" onClick={() => startEdit(o)} data-testid="amend">amend</button>{' '}
                     <button type="button" class="small" onClick={() => cancel(o)} data-testid="cancel">cancel</button>
                     {errors[o.id] && <div class="field-error" role="alert">{errors[o.id]}</div>}
