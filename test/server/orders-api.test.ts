@@ -181,3 +181,40 @@ describe('server: orders over REST and /market', function () {
     assert.deepEqual(open.body, []);
   });
 });
+
+describe('server: readings downsampled, CSV exports and metrics', function () {
+  it('buckets readings with register increases per bucket, exports my readings/trades as CSV, and serves Prometheus metrics', async () => {
+    const { BridgeProtocolClient } = await import('../helpers/bridge-protocol-client.ts');
+    const t = await startTestServer();
+    try {
+      const home = await makeHome(t.url, 'Metered', 10_000);
+      const client = new BridgeProtocolClient(t.url, home.meterKey);
+      assert.equal((await client.hello()).ok, true);
+      const base = Date.now() - 600_000;
+      const start = base - (base % 60_000);
+      const batch = Array.from({ length: 24 }, (_, i) => client.sign({ meter: home.meterKey.address as `0x${string}`, seq: i + 1, timestamp: start + i * 10_000, importWh: 0, exportWh: i * 5, powerW: -1800 - i, flags: 0 }));
+      assert.equal((await client.send(batch)).ok, true);
+      client.close();
+      const buckets = (await call(t.url, 'GET', `/api/meters/${home.meter}/readings?from=${start}&to=${start + 240_000}&bucketMs=60000`)).body;
+      assert.equal(buckets.length, 4);
+      assert.deepEqual(buckets.map((b: { count: number }) => b.count), [6, 6, 6, 6]);
+      assert.equal(buckets.reduce((a: number, b: { exportWh: number }) => a + b.exportWh, 0), 23 * 5, 'bucket energies add up to the register increase');
+      assert.equal(buckets[0].minPowerW, -1805);
+      const tooMany = await call(t.url, 'GET', `/api/meters/${home.meter}/readings?from=0&to=${start}&bucketMs=1000`);
+      assert.equal(tooMany.status, 400);
+      const csv = await call(t.url, 'GET', `/api/participants/me/export/readings.csv?from=${start}`, undefined, home.token);
+      assert.equal(csv.status, 200);
+      assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
+      const lines = String(csv.body).trim().split('\n');
+      assert.equal(lines[0], 'meter,seq,timestamp,importWh,exportWh,powerW,flags,signature');
+      assert.equal(lines.length, 25);
+      assert.equal((await call(t.url, 'GET', `/api/participants/me/export/trades.csv`, undefined, home.token)).status, 200);
+      const metrics = await fetch(`${t.url}/metrics`);
+      const text = await metrics.text();
+      assert.match(text, /gridmesh_readings_total 24/);
+      assert.match(text, /gridmesh_book_depth_wh\{market="demo",side="bid"\}/);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 import { Router, type Request } from 'express';
 import { ErrorCode, type Address, type MeterRegistration, type ParticipantRegistration } from '@gridmesh/contracts-abi';
 import type { Registry } from '../registry/registry.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, StoredReading } from '../store/index.ts';
 import type { LiveState } from '../realtime/live-state.ts';
 import { HttpError } from './errors.ts';
 import { validateBody } from './validate-body.ts';
@@ -32,6 +32,35 @@ function intQuery(req: Request, name: string, fallback: number | undefined, min 
     throw HttpError.badRequest(`query ${name} must be an integer in [${min}, ${max}]`, [{ field: `/query/${name}`, message: `must be an integer in [${min}, ${max}]` }]);
   }
   return n;
+}
+
+export interface ReadingBucket {
+  start: number; end: number; count: number; importWh: number; exportWh: number; avgPowerW: number; minPowerW: number; maxPowerW: number;
+}
+
+/** Buckets of `bucketMs` aligned to the epoch; energy = register increase from the previous reading (so buckets sum up). */
+export function downsample(readings: StoredReading[], bucketMs: number): ReadingBucket[] {
+  const out: ReadingBucket[] = [];
+  let prev: StoredReading | null = null;
+  let cur: (ReadingBucket & { sum: number }) | null = null;
+  for (const r of readings) {
+    const start = r.timestamp - (r.timestamp % bucketMs);
+    if (!cur || cur.start !== start) {
+      if (cur) { const { sum, ...b } = cur; out.push({ ...b, avgPowerW: Math.round(sum / b.count) }); }
+      cur = { start, end: start + bucketMs, count: 0, importWh: 0, exportWh: 0, avgPowerW: 0, minPowerW: r.powerW, maxPowerW: r.powerW, sum: 0 };
+    }
+    cur.count++;
+    cur.sum += r.powerW;
+    cur.minPowerW = Math.min(cur.minPowerW, r.powerW);
+    cur.maxPowerW = Math.max(cur.maxPowerW, r.powerW);
+    if (prev) {
+      cur.importWh += Math.max(0, r.importWh - prev.importWh);
+      cur.exportWh += Math.max(0, r.exportWh - prev.exportWh);
+    }
+    prev = r;
+  }
+  if (cur) { const { sum, ...b } = cur; out.push({ ...b, avgPowerW: Math.round(sum / b.count) }); }
+  return out;
 }
 
 export function apiRoutes(deps: RouteDeps): Router {
@@ -86,6 +115,14 @@ export function apiRoutes(deps: RouteDeps): Router {
     if (!(await deps.store.meters.get(meter))) throw new HttpError(404, { code: ErrorCode.NOT_FOUND, message: 'meter not registered' });
     const from = intQuery(req, 'from', 0);
     const to = intQuery(req, 'to', Number.MAX_SAFE_INTEGER);
+    if (req.query.bucketMs !== undefined) {
+      const bucketMs = intQuery(req, 'bucketMs', 60_000, 1000, 86_400_000) as number;
+      const start = from as number;
+      const end = Math.min(to as number, deps.now() + 1);
+      if (end > start && (end - start) / bucketMs > 2000) throw HttpError.badRequest('at most 2000 buckets: widen bucketMs or narrow [from, to)', [{ field: '/query/bucketMs', message: 'gives more than 2000 buckets' }]);
+      res.json(downsample(await deps.store.readings.range(meter, { from: start, to: end, limit: 1_000_000 }), bucketMs));
+      return;
+    }
     const limit = intQuery(req, 'limit', 1000, 1, 10_000);
     res.json(await deps.store.readings.range(meter, { from, to, limit }));
   });
