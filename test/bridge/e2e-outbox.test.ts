@@ -147,8 +147,12 @@ describe('bridge ↔ real server (end to end)', function () {
       assert.equal(readings[0].exportWh, 2_345_500);
       assert.equal(readings[0].powerW, 2700);
       assert.equal(readings[0].flags, 0);
-      const status = cli(['status', '--config', config, '--json'], env);
-      const s = JSON.parse(status.stdout) as { running: boolean; devices: Array<{ link: string; source: { state: string } }> };
+      // status.json is refreshed every 2 s by the running bridge: wait for a snapshot taken after the link came up.
+      type Status = { running: boolean; devices: Array<{ link: string; source: { state: string } }> };
+      const s = await waitFor(() => {
+        const st = JSON.parse(cli(['status', '--config', config, '--json'], env).stdout) as Status;
+        return st.devices[0]?.link === 'online' ? st : undefined;
+      }, 20_000, 'status online');
       assert.equal(s.running, true);
       assert.equal(s.devices[0].link, 'online');
       assert.equal(s.devices[0].source.state, 'ok');
