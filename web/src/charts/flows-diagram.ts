@@ -76,6 +76,10 @@ export class FlowsDiagram {
       .attr('class', 'flows-svg')
       .attr('role', 'group')
       .attr('aria-label', 'Energy flows between homes, the transformer and the grid');
+    // Arrowhead for neighbour flows, so direction reads without the animation (and with reduced motion).
+    this.svg.append('defs').append('marker').attr('id', 'flow-arrow').attr('viewBox', '0 0 10 10').attr('refX', 9).attr('refY', 5)
+      .attr('markerWidth', 4).attr('markerHeight', 4).attr('orient', 'auto-start-reverse')
+      .append('path').attr('d', 'M0,0L10,5L0,10z').attr('fill', '#1f6feb');
     this.gridLayer = this.svg.append('g').attr('class', 'grid-lines');
     this.tradeLayer = this.svg.append('g').attr('class', 'trade-lines');
     this.centre = this.svg.append('g').attr('class', 'transformer').attr('tabindex', 0).attr('data-testid', 'transformer');
@@ -134,11 +138,16 @@ export class FlowsDiagram {
     this.tradeLayer
       .selectAll<SVGPathElement, NeighbourFlow>('path')
       .data(live, (d) => `${d.from}>${d.to}`)
-      .join((enter) => enter.append('path').attr('data-testid', 'neighbour-flow').attr('tabindex', 0).call((p) => p.append('title')))
+      .join((enter) => enter.append('path').attr('data-testid', 'neighbour-flow').attr('tabindex', 0).attr('marker-end', 'url(#flow-arrow)').call((p) => p.append('title')))
       .attr('d', (d) => {
         const a = byMeter.get(d.from)!;
         const b = byMeter.get(d.to)!;
-        return this.chord([[a.x, a.y], [C + (a.x + b.x - 2 * C) * 0.25, C + (a.y + b.y - 2 * C) * 0.25], [b.x, b.y]]);
+        const mid: [number, number] = [C + (a.x + b.x - 2 * C) * 0.25, C + (a.y + b.y - 2 * C) * 0.25];
+        // Stop short of the buyer's circle so the arrowhead shows.
+        const dx = mid[0] - b.x;
+        const dy = mid[1] - b.y;
+        const k = (nodeR + 4) / Math.max(1, Math.hypot(dx, dy));
+        return this.chord([[a.x, a.y], mid, [b.x + dx * k, b.y + dy * k]]);
       })
       .attr('stroke-width', (d) => Math.max(1.5, width(d.powerW)))
       .attr('data-from', (d) => d.from)

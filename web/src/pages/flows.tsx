@@ -128,8 +128,16 @@ export function FlowsPage() {
           <p class="legend">
             <span class="key to-grid" /> surplus to grid <span class="key from-grid" /> deficit from grid <span class="key trade" /> neighbour → neighbour (from this slot's trades); line width ∝ power
           </p>
-          <p class="focus" aria-live="polite">
-            {focus ? `${focus.name}: ${focus.powerW < 0 ? 'exporting' : 'importing'} ${fmtW(Math.abs(focus.powerW))}` : 'Hover or focus a home for its values.'}
+          <p class="focus" aria-live="polite" data-testid="flow-focus">
+            {focus ? (
+              <>
+                <strong>{focus.name}</strong>: {focus.powerW < 0 ? 'exporting' : 'importing'} {fmtW(Math.abs(focus.powerW))}
+                {flows.filter((f) => f.from === focus.meter).map((f) => ` · sold ${fmtW(f.powerW)} avg. to ${view.homes.get(f.to)?.name ?? '?'} at ${fmtPrice(f.price)}`).join('')}
+                {flows.filter((f) => f.to === focus.meter).map((f) => ` · bought ${fmtW(f.powerW)} avg. from ${view.homes.get(f.from)?.name ?? '?'} at ${fmtPrice(f.price)}`).join('')}
+              </>
+            ) : (
+              'Hover or focus (Tab) a home for its values.'
+            )}
           </p>
         </section>
         <section class="card kpis" aria-labelledby="kpi-title">
