@@ -4,7 +4,7 @@ import type { AlignedData, Options } from 'uplot';
 import { Gauge } from '../charts/gauge.tsx';
 import { SlotBars, type SlotEnergy } from '../charts/slot-bars.tsx';
 import { UPlotChart } from '../charts/uplot-chart.tsx';
-import { api, ApiError, downloadCsv, fieldErrors, get } from '../lib/api.ts';
+import { api, ApiError, downloadCsv, fieldErrors, get, isMissing } from '../lib/api.ts';
 import { centsString, fmtAge, fmtKWh, fmtPrice, fmtTime, fmtTimeS, fmtToken, fmtW, fmtWh, parseCents, parseToken, shortAddr } from '../lib/format.ts';
 import { useFetched, useMarketLive, useNow } from '../lib/hooks.ts';
 import type { ChainInfo, Escrow, MarketInfo, MeterSummary, ParticipantSettlement, ReadingBucket, Rewards, Trade, TradeRule } from '../lib/wire.ts';
@@ -219,7 +219,7 @@ function RulesEditor({ meter, session }: { meter: string; session: Session }) {
         if (mine) setRule({ enabled: mine.enabled, minSell: mine.minSellPrice ? centsString(BigInt(mine.minSellPrice)) : '', maxBuy: mine.maxBuyPrice ? centsString(BigInt(mine.maxBuyPrice)) : '' });
         setDelegated(!!r.delegation);
       },
-      (err) => setErrors({ form: err instanceof Error ? err.message : String(err) }),
+      (err) => setErrors({ form: isMissing(err) ? 'This server does not serve trade rules yet (GET /api/participants/me/rules).' : err instanceof Error ? err.message : String(err) }),
     );
   }, [meter, session]);
   const save = async (e: Event) => {
