@@ -190,6 +190,24 @@ describe('modbus RTU over a socat pty line (modbus-serial ServerSerial peer)', f
     await b.stop();
   });
 
+  it('waits at least the settle delay before talking to another unit on the bus', async () => {
+    const a = new ModbusMeter(rtu(1, 'sdm630', { settleMs: 300 }), { log: quiet, buses });
+    const b = new ModbusMeter(rtu(2, 'sdm120', { settleMs: 300 }), { log: quiet, buses });
+    const from = peer.events.length;
+    await Promise.all([a.read(), b.read(), a.read()]);
+    const reqs = peer.events.slice(from).filter((e) => e.event === 'request') as unknown as Array<{ unit: number; at: number }>;
+    let switches = 0;
+    for (let i = 1; i < reqs.length; i++) {
+      if (reqs[i].unit !== reqs[i - 1].unit) {
+        switches++;
+        assert.ok(reqs[i].at - reqs[i - 1].at >= 300, `unit ${reqs[i - 1].unit}→${reqs[i].unit} after ${reqs[i].at - reqs[i - 1].at} ms`);
+      }
+    }
+    assert.ok(switches >= 2, `${switches} unit switches`);
+    await a.stop();
+    await b.stop();
+  });
+
   it('a CRC-corrupted response is retried; with no retries left it is an error, not a crash', async () => {
     const meter = new ModbusMeter(rtu(1, 'sdm630'), { log: quiet, buses });
     await peer.send({ cmd: 'corrupt', count: 1 });

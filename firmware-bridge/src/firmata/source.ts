@@ -102,7 +102,8 @@ export class FirmataMeter implements MeterSource {
       this.scheduleReopen();
     });
     // johnny-five waits for the io's "connect", which firmata-io emits on the transport's "open": wire them before opening.
-    const io = new Firmata(port, { reportVersionTimeout: 3000 });
+    const io = new Firmata(port, { reportVersionTimeout: 3000 }) as { on(ev: 'error', cb: (e: Error) => void): void };
+    io.on('error', (e) => (this.lastError = e?.message ?? 'firmata error'));
     const board = new Board({ io, repl: false, debug: false, sigint: false, timeout: 15_000 });
     this.board = board;
     board.on('ready', () => this.onReady(board));

@@ -127,6 +127,11 @@ export class ModbusBus {
       client.on('close', () => {
         if (this.client === client) this.client = undefined;
       });
+      // An unplugged adapter surfaces as an 'error' event (EIO on write): never let it become an uncaught exception.
+      (client as unknown as { on(ev: 'error', cb: (err: Error) => void): void }).on('error', (err: Error) => {
+        this.opts.log(`${describeEndpoint(this.endpoint)}: ${err.message}`);
+        if (this.client === client) void this.reset(`port error: ${err.message}`);
+      });
       const port = (client as unknown as { _port?: { on?: (ev: string, cb: (err: Error) => void) => void } })._port;
       port?.on?.('error', (err: Error) => this.opts.log(`${describeEndpoint(this.endpoint)}: ${err.message}`));
       this.client = client;

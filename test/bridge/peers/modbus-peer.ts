@@ -122,7 +122,7 @@ const say = (event: Record<string, unknown>) => process.stdout.write(JSON.string
 type Cb = (err: unknown, value?: unknown) => void;
 function serve(kind: 'input' | 'holding', addr: number, len: number, unit: number, cb: Cb): void {
   const dev = devices.get(unit);
-  say({ event: 'request', unit, fn: kind, address: addr, count: len, answered: !!dev && silence === 0 });
+  say({ event: 'request', unit, fn: kind, address: addr, count: len, answered: !!dev && silence === 0, at: Date.now() });
   if (!dev) return; // no such unit on the bus: silence, like a real RS485 bus
   if (silence > 0) {
     silence--;
