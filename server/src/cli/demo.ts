@@ -1,5 +1,5 @@
 // `npm start`: the embedded default — local chain, server with the 1-minute demo market, five simulated homes that trade by themselves.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -47,17 +47,29 @@ interface PreparedHome extends TradingHome {
   pvPeakW: number;
 }
 
-function prepareHome(home: (typeof DEMO_HOMES)[number], serverUrl: string, offsetMin: number): PreparedHome {
+/** Runs a command and resolves with its exit status and output (async, so the five homes are prepared in parallel). */
+function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+  });
+}
+
+async function prepareHome(home: (typeof DEMO_HOMES)[number], serverUrl: string, offsetMin: number): Promise<PreparedHome> {
   const dir = join(homesDir, `home-${home.index}`);
   const configPath = join(dir, 'bridge.json');
   const ownerPath = join(dir, 'owner.json');
   let meter: Address;
   if (!existsSync(configPath)) {
-    const init = spawnSync(process.execPath, [
+    const init = await run([
       bridgeBin, 'init', '--dir', dir, '--server', serverUrl, '--device', 'simulated', '--chain-id', String(config.chainId),
       '--password-file', passwordFile, '--fast-kdf', '--sim-seed', String(home.index), '--sim-pv-w', String(home.pvPeakW),
       '--sim-load-w', String(home.loadBaseW), '--interval-ms', '1000', `--sim-clock-offset-min=${offsetMin}`,
-    ], { encoding: 'utf8' });
+    ]);
     if (init.status !== 0) throw new Error(`bridge init for ${home.name} failed: ${init.stderr || init.stdout}`);
     meter = JSON.parse(init.stdout.trim().split('\n').pop()!).meter as Address;
   } else {
@@ -156,24 +168,26 @@ process.once('SIGTERM', () => void shutdown(0));
 try {
   // 3. Five homes: bridge keys, owners registered with their meters, bridges running.
   const offset = clockOffsetMin();
-  for (const home of DEMO_HOMES) {
-    const prepared = prepareHome(home, server.url, offset);
-    await registerHome({ baseUrl: server.url, chainId: config.chainId, owner: prepared.owner, name: prepared.name, meter: prepared.meter, role: 'grid', capacityW: 17_250, label: 'grid connection' });
-    homes.push(prepared);
-    runBridge(prepared);
+  const prepared = await Promise.all(DEMO_HOMES.map((home) => prepareHome(home, server.url, offset)));
+  for (const home of prepared) {
+    await registerHome({ baseUrl: server.url, chainId: config.chainId, owner: home.owner, name: home.name, meter: home.meter, role: 'grid', capacityW: 17_250, label: 'grid connection' });
+    homes.push(home);
+    runBridge(home);
   }
   // 4. Escrow for every home that has none yet (first start): GridToken minted, deposited for it, plus gas money.
-  if (chain && market) {
-    const unfunded = [];
-    for (const h of homes) if ((await market.escrowOf(h.owner.address)) === 0n) unfunded.push({ address: h.owner.address, deposit: DEMO_DEPOSIT, gasWei: 10n ** 18n });
-    if (unfunded.length) {
-      await fundAndDeposit(operator!, chain.addresses, unfunded);
-      console.log(`[chain] funded ${unfunded.length} demo homes with ${Number(DEMO_DEPOSIT) / 1e6} GRID escrow each`);
+  //    Then the homes trade their live surplus and deficit by themselves.
+  void (async () => {
+    if (chain && market) {
+      const unfunded = [];
+      for (const h of homes) if ((await market.escrowOf(h.owner.address)) === 0n) unfunded.push({ address: h.owner.address, deposit: DEMO_DEPOSIT, gasWei: 10n ** 18n });
+      if (unfunded.length) {
+        await fundAndDeposit(operator!, chain.addresses, unfunded);
+        console.log(`[chain] funded ${unfunded.length} demo homes with ${Number(DEMO_DEPOSIT) / 1e6} GRID escrow each`);
+      }
     }
-  }
-  // 5. The homes trade their live surplus and deficit by themselves.
-  trader.start();
-  void trader.tick();
+    trader.start();
+    void trader.tick();
+  })().catch((err) => console.error(`demo funding failed: ${err instanceof Error ? err.message : String(err)}`));
   console.log(`\n  gridmesh is running: open ${server.url}/ in your browser (Ctrl-C stops everything)\n  demo market: 1-minute slots, continuous trading; demo homes' keys at ${server.url}/api/demo/homes\n`);
 } catch (err) {
   console.error(`demo start-up failed: ${err instanceof Error ? err.message : String(err)}`);
