@@ -33,6 +33,7 @@ import { SignIn } from './auth/sign-in.ts';
 import { SessionTokens } from './auth/session-tokens.ts';
 import { readSession, tokenFromCookie } from './auth/http-session.ts';
 import { ServerMetrics } from './ops/metrics.ts';
+import { tradeProofRouter } from './chain/index.ts';
 import { rulesRoutes } from './http/rules-routes.ts';
 import { TradeRulesService } from './rules/rules-service.ts';
 import { DelegationService } from './rules/delegation.ts';
@@ -278,6 +279,16 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     store, registry, live, markets, clock, baseUrl: () => baseUrl,
     chain: options.chain ?? (() => ({ chainId: config.chainId, rpcUrl: null, embedded: false, operator: null, addresses: null, withdrawalDelaySeconds: null })),
     demoHomes: options.demoHomes, operator: options.operator ?? {}, testClock, onClockMoved: () => lifecycle.step(),
+  }));
+  // Merkle proof of a trade against the slot's tradesRoot, once the slot's batch went to the chain.
+  app.use(tradeProofRouter(async (slotId) => {
+    for (const rt of markets.values()) {
+      const rec = rt.slotRecord(slotId) ?? (await store.market.slot(rt.settings.id, slotId));
+      if (!rec?.settlement?.tradesRoot) continue;
+      const trades = await store.market.trades({ market: rt.settings.id, from: slotId, to: slotId + 1 });
+      return trades.map((t) => ({ id: t.id, slot: t.slot, seq: t.seq, buyer: t.buyer, seller: t.seller, price: BigInt(t.price), quantityWh: t.quantityWh }));
+    }
+    return undefined;
   }));
   app.use('/api', notFound);
   if (config.webDir && existsSync(config.webDir)) {

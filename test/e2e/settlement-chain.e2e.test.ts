@@ -112,6 +112,12 @@ describe('full slot to confirmed on-chain settlement (real local EVM)', function
     const escrowView = (await call(t.url, 'GET', '/api/participants/me/escrow', undefined, buyer.token)).body;
     assert.equal(BigInt(escrowView.balance), DEPOSIT - sellerNet);
     assert.equal(escrowView.source, 'chain');
+    // Anyone can prove the trade against the root stored on chain.
+    const tradeId = bid.body.trades[0].id;
+    const proof = (await call(t.url, 'GET', `/api/slots/${slot}/trades/${tradeId}/proof`)).body;
+    assert.equal(proof.root, info.settlement.tradesRoot);
+    const tr = bid.body.trades[0];
+    assert.equal(await market.verifyTrade(slot, tr.seq, tr.buyer, tr.seller, BigInt(tr.price), tr.quantityWh, proof.proof), true);
     // Another participant's settlement is private.
     assert.equal((await call(t.url, 'GET', `/api/participants/${seller.wallet.address}/settlements`, undefined, buyer.token)).status, 403);
   });
