@@ -60,6 +60,15 @@ describe('reading verification: fast path ≡ ethers', function () {
     await pool.close();
   });
 
+  it('a worker that dies fails only its pending batch; the pool replaces it and verifies on', async () => {
+    const r = { meter: addressOf(keys[0]), seq: 1, timestamp: 2, importWh: 3, exportWh: 4, powerW: -5, flags: 0 };
+    const signed = { ...r, signature: keys[0].sign(hasher.digest(r)).serialized as `0x${string}` };
+    const workers = (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+    await new Promise((done) => setTimeout(done, 50));
+    assert.deepEqual(await pool.verify([signed, { ...signed, seq: 2 }]), ['ok', 'wrong-signer']);
+  });
+
   it('the WASM digest equals the reference hasher and ethers TypedDataEncoder for any reading', async () => {
     const fast = await FastReadingDigest.create(CHAIN);
     const { TypedDataEncoder } = await import('ethers');

@@ -20,38 +20,53 @@ export class VerifyPool {
   private closed = false;
   readonly ready: Promise<void>;
 
-  constructor(chainId: number, readonly size: number) {
+  constructor(private readonly chainId: number, readonly size: number) {
     if (!(size >= 1)) throw new RangeError('a verify pool needs at least one worker');
-    // The worker is TypeScript; a worker thread does not inherit the tsx loader, so a tiny JS entry registers it first.
-    const url = new URL('./verify-worker-boot.mjs', import.meta.url);
     const readies: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(url, { workerData: { chainId } });
-      worker.unref();
-      const w: PoolWorker = { worker, load: 0, pending: new Map() };
-      readies.push(new Promise<void>((resolve, reject) => {
-        worker.once('error', reject);
-        const onReady = (m: { ready?: boolean }) => {
-          if (!m.ready) return;
-          worker.off('message', onReady);
-          worker.off('error', reject);
-          resolve();
-        };
-        worker.on('message', onReady);
-      }));
-      worker.on('message', (m: VerifyResponse | { ready: true }) => {
-        if (!('id' in m)) return;
-        const p = w.pending.get(m.id);
-        if (!p) return;
-        w.pending.delete(m.id);
-        w.load -= p.n;
-        p.resolve(Array.from(m.outcomes, (c) => OUTCOMES[c]));
-      });
-      worker.on('error', (err) => this.failAll(w, err));
-      worker.on('exit', (code) => this.failAll(w, new Error(`verify worker exited (${code})`)));
-      this.workers.push(w);
+      const { slot, ready } = this.spawn();
+      this.workers.push(slot);
+      readies.push(ready);
     }
     this.ready = Promise.all(readies).then(() => undefined);
+  }
+
+  /** Starts one worker; if it dies later, its pending batches fail (not acknowledged) and a fresh worker takes its place. */
+  private spawn(): { slot: PoolWorker; ready: Promise<void> } {
+    // The worker is TypeScript; a worker thread does not inherit the tsx loader, so a tiny JS entry registers it first.
+    const worker = new Worker(new URL('./verify-worker-boot.mjs', import.meta.url), { workerData: { chainId: this.chainId } });
+    worker.unref();
+    const w: PoolWorker = { worker, load: 0, pending: new Map() };
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      const onReady = (m: { ready?: boolean }) => {
+        if (!m.ready) return;
+        worker.off('message', onReady);
+        worker.off('error', reject);
+        resolve();
+      };
+      worker.on('message', onReady);
+    });
+    worker.on('message', (m: VerifyResponse | { ready: true }) => {
+      if (!('id' in m)) return;
+      const p = w.pending.get(m.id);
+      if (!p) return;
+      w.pending.delete(m.id);
+      w.load -= p.n;
+      p.resolve(Array.from(m.outcomes, (c) => OUTCOMES[c]));
+    });
+    worker.on('error', (err) => this.failAll(w, err));
+    worker.on('exit', (code) => {
+      this.failAll(w, new Error(`verify worker exited (${code})`));
+      if (this.closed) return;
+      const i = this.workers.indexOf(w);
+      if (i < 0) return;
+      const fresh = this.spawn();
+      // A replacement that cannot boot fails its own batches; never an unhandled rejection.
+      fresh.ready.catch(() => undefined);
+      this.workers[i] = fresh.slot;
+    });
+    return { slot: w, ready };
   }
 
   private failAll(w: PoolWorker, err: Error): void {
