@@ -1,5 +1,5 @@
 // Browser journeys against the real demo: two homes trade (tapes, depth), amend/cancel, cap error by the price field,
-// flows of every home and of a live trade, the My-home chart growing, recovery after a server restart, page screenshots.
+// the My-home chart growing, page screenshots, recovery after a server restart, and the flows of every home and of the live trade.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -184,15 +184,6 @@ describe('browser: the dashboard against the real demo', function () {
     await waitFor('the chart to grow', async () => ((await points()) >= first + 2 ? true : undefined), 15_000, 250);
   });
 
-  it('the flows view shows the flow of a live trade once its slot is delivered', async () => {
-    const page = buyer.page;
-    await page.getByTestId('nav-flows').click();
-    await waitFor('the traded slot to start delivering', () => (Date.now() >= tradeSlot + 1000 ? true : undefined), market.slotMs + 90_000, 500);
-    const from = homes[0].meter.toLowerCase();
-    const to = homes[homes.length - 1].meter.toLowerCase();
-    await page.waitForFunction(([f, t]) => Array.from(document.querySelectorAll('[data-testid=neighbour-flow]')).some((p) => p.getAttribute('data-from')?.toLowerCase() === f && p.getAttribute('data-to')?.toLowerCase() === t), [from, to], { timeout: 10_000 });
-  });
-
   it('screenshots of every page at desktop and phone widths', async () => {
     for (const [label, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 780 }]] as const) {
       await seller.page.setViewportSize(viewport);
@@ -224,5 +215,14 @@ describe('browser: the dashboard against the real demo', function () {
       const now = Array.from(document.querySelectorAll('[data-testid=homes] tbody tr')).map((r) => Number(r.getAttribute('data-seq')));
       return now.length >= before.length && now.some((s, i) => s > before[i]);
     }, seqBefore, { timeout: 30_000 });
+  });
+
+  it('the flows view shows the flow of the live trade once its slot is delivered (after the restart: the trade was persisted)', async () => {
+    const page = buyer.page;
+    await page.getByTestId('nav-flows').click();
+    await waitFor('the traded slot to start delivering', () => (Date.now() >= tradeSlot + 1000 ? true : undefined), market.slotMs + 90_000, 500);
+    const from = homes[0].meter.toLowerCase();
+    const to = homes[homes.length - 1].meter.toLowerCase();
+    await page.waitForFunction(([f, t]) => Array.from(document.querySelectorAll('[data-testid=neighbour-flow]')).some((p) => p.getAttribute('data-from')?.toLowerCase() === f && p.getAttribute('data-to')?.toLowerCase() === t), [from, to], { timeout: 10_000 });
   });
 });
