@@ -186,8 +186,10 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
         <dd data-testid="wallet-balance">{wallet === null ? '—' : fmtToken(wallet, 2)}</dd>
         <dt>Rewards claimable</dt>
         <dd data-testid="rewards-claimable">{rewards ? `${fmtToken(rewards.claimable, 4).replace('GRID', 'reward tokens')}` : '—'}</dd>
-        <dt>Rewards accrued / claimed</dt>
-        <dd>{rewards ? `${fmtToken(rewards.accrued, 4).replace('GRID', '')} / ${fmtToken(rewards.claimed, 4).replace('GRID', '')} reward tokens` : '—'}</dd>
+        <dt>Rewards accrued</dt>
+        <dd>{rewards ? fmtToken(rewards.accrued, 4).replace('GRID', 'reward tokens') : '—'}</dd>
+        <dt>Rewards claimed</dt>
+        <dd>{rewards ? fmtToken(rewards.claimed, 4).replace('GRID', 'reward tokens') : '—'}</dd>
       </dl>
       <div class="row">
         <div class="field">
