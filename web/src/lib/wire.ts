@@ -95,22 +95,28 @@ export interface ParticipantSettlement {
   market: string;
   slot: number;
   participant: Address;
-  meteredExportWh: number;
+  /** False when the meter had no readings around the slot boundaries. */
+  metered: boolean;
+  meteringFlags: string[];
   meteredImportWh: number;
+  meteredExportWh: number;
   soldWh: number;
   boughtWh: number;
   deliveredWh: number;
   undeliveredWh: number;
-  receivedWh: number;
-  imbalanceWh: number;
-  imbalancePaid: string;
+  boughtDeliveredWh: number;
   paid: string;
   received: string;
+  imbalancePaid: string;
+  imbalanceReceived: string;
+  imbalanceUnpaid: string;
+  gridFeePaid: string;
+  gridFeeReceived: string;
+  netDelta: string;
   net: string;
-  rewardAccrued: string;
   status: 'computed' | 'pending' | 'sent' | 'confirmed' | 'failed';
   txHash: string | null;
-  settledAt: number | null;
+  tradesRoot: string | null;
 }
 
 export interface Rewards {
@@ -125,6 +131,7 @@ export interface Rewards {
 export interface Escrow {
   balance: string;
   lockedByOpenBids: string;
+  owedForUnsettledTrades?: string;
   free: string;
   pendingWithdrawal: string;
   withdrawableAt: number | null;

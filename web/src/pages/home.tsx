@@ -5,7 +5,7 @@ import { Gauge } from '../charts/gauge.tsx';
 import { SlotBars, type SlotEnergy } from '../charts/slot-bars.tsx';
 import { UPlotChart } from '../charts/uplot-chart.tsx';
 import { api, ApiError, downloadCsv, fieldErrors, get, isMissing } from '../lib/api.ts';
-import { centsString, fmtAge, fmtKWh, fmtPrice, fmtTime, fmtTimeS, fmtToken, fmtW, fmtWh, parseCents, parseToken, shortAddr } from '../lib/format.ts';
+import { centsString, fmtAge, fmtKWh, fmtPrice, fmtReward, fmtTime, fmtTimeS, fmtToken, fmtW, fmtWh, parseCents, parseToken, shortAddr } from '../lib/format.ts';
 import { useFetched, useMarketLive, useNow } from '../lib/hooks.ts';
 import type { ChainInfo, Escrow, MarketInfo, MeterSummary, ParticipantSettlement, ReadingBucket, Rewards, Trade, TradeRule } from '../lib/wire.ts';
 import { useSession } from '../session-bar.tsx';
@@ -174,6 +174,12 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
         <dd data-testid="escrow-balance">{escrow ? fmtToken(escrow.balance, 2) : '—'}</dd>
         <dt>Locked by open bids</dt>
         <dd>{escrow ? fmtToken(escrow.lockedByOpenBids, 4) : '—'}</dd>
+        {escrow?.owedForUnsettledTrades && escrow.owedForUnsettledTrades !== '0' && (
+          <>
+            <dt>Owed for unsettled trades</dt>
+            <dd>{fmtToken(escrow.owedForUnsettledTrades, 4)}</dd>
+          </>
+        )}
         <dt>Free</dt>
         <dd>{escrow ? fmtToken(escrow.free, 2) : '—'}</dd>
         {escrow && escrow.pendingWithdrawal !== '0' && (
@@ -185,11 +191,11 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
         <dt>In your wallet</dt>
         <dd data-testid="wallet-balance">{wallet === null ? '—' : fmtToken(wallet, 2)}</dd>
         <dt>Rewards claimable</dt>
-        <dd data-testid="rewards-claimable">{rewards ? `${fmtToken(rewards.claimable, 4).replace('GRID', 'reward tokens')}` : '—'}</dd>
+        <dd data-testid="rewards-claimable">{rewards ? fmtReward(rewards.claimable) : '—'}</dd>
         <dt>Rewards accrued</dt>
-        <dd>{rewards ? fmtToken(rewards.accrued, 4).replace('GRID', 'reward tokens') : '—'}</dd>
+        <dd data-testid="rewards-accrued">{rewards ? fmtReward(rewards.accrued) : '—'}</dd>
         <dt>Rewards claimed</dt>
-        <dd>{rewards ? fmtToken(rewards.claimed, 4).replace('GRID', 'reward tokens') : '—'}</dd>
+        <dd>{rewards ? fmtReward(rewards.claimed) : '—'}</dd>
       </dl>
       <div class="row">
         <div class="field">
@@ -244,10 +250,11 @@ function RulesEditor({ meter, session }: { meter: string; session: Session }) {
   };
   const delegate = async () => {
     try {
-      const d = await get<{ sessionKey: string; typedData: { domain: Record<string, unknown>; types: Record<string, { name: string; type: string }[]>; message: Record<string, unknown> } }>('/participants/me/delegation');
-      const { EIP712Domain: _omit, ...types } = d.typedData.types;
+      const d = await get<{ sessionKey: string; expiry: number; typedData: { domain: Record<string, unknown>; types: Record<string, { name: string; type: string }[]>; message: Record<string, unknown> } }>('/participants/me/delegation');
+      // ethers adds EIP712Domain itself from the domain object.
+      const types = Object.fromEntries(Object.entries(d.typedData.types).filter(([k]) => k !== 'EIP712Domain'));
       const signature = await session.signer.signTypedData(d.typedData.domain, types, d.typedData.message);
-      await api('POST', '/participants/me/delegation', { sessionKey: d.sessionKey, expiry: d.typedData.message.expiry, signature });
+      await api('POST', '/participants/me/delegation', { sessionKey: d.sessionKey, expiry: d.expiry, signature });
       setDelegated(true);
     } catch (err) {
       setErrors({ form: err instanceof ApiError ? err.message : String(err) });
@@ -414,20 +421,23 @@ export function HomePage() {
             <table data-testid="settlements">
               <thead>
                 <tr>
-                  <th scope="col">Slot</th><th scope="col" class="num">Sold / delivered</th><th scope="col" class="num">Undelivered</th><th scope="col" class="num">Bought / received</th>
-                  <th scope="col" class="num">Imbalance</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Received</th><th scope="col">Status</th><th scope="col">Tx</th>
+                  <th scope="col">Slot</th><th scope="col" class="num">Metered export / import</th><th scope="col" class="num">Sold / delivered</th><th scope="col" class="num">Undelivered</th>
+                  <th scope="col" class="num">Bought / delivered to you</th><th scope="col" class="num">Imbalance paid / received</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Received</th>
+                  <th scope="col" class="num">Net (escrow)</th><th scope="col">Status</th><th scope="col">Tx</th>
                 </tr>
               </thead>
               <tbody>
                 {[...(settlements.value ?? [])].sort((a, b) => b.slot - a.slot).map((s) => (
-                  <tr key={`${s.market}-${s.slot}`}>
-                    <td>{fmtTime(s.slot)}</td>
+                  <tr key={`${s.market}-${s.slot}`} data-testid="settlement-row">
+                    <td>{fmtTime(s.slot)}{s.metered === false ? ' (no readings)' : ''}</td>
+                    <td class="num">{fmtWh(s.meteredExportWh)} / {fmtWh(s.meteredImportWh)}</td>
                     <td class="num">{fmtWh(s.soldWh)} / {fmtWh(s.deliveredWh)}</td>
                     <td class="num">{fmtWh(s.undeliveredWh)}</td>
-                    <td class="num">{fmtWh(s.boughtWh)} / {fmtWh(s.receivedWh)}</td>
-                    <td class="num">{fmtWh(s.imbalanceWh)} · {fmtToken(s.imbalancePaid, 4)}</td>
+                    <td class="num">{fmtWh(s.boughtWh)} / {fmtWh(s.boughtDeliveredWh)}</td>
+                    <td class="num">{fmtToken(s.imbalancePaid, 4)} / {fmtToken(s.imbalanceReceived, 4)}</td>
                     <td class="num">{fmtToken(s.paid, 4)}</td>
                     <td class="num">{fmtToken(s.received, 4)}</td>
+                    <td class="num">{fmtToken(s.net, 4)}</td>
                     <td>{s.status}</td>
                     <td>{s.txHash ? <code title={s.txHash}>{shortAddr(s.txHash)}</code> : '—'}</td>
                   </tr>
@@ -453,7 +463,10 @@ export function HomePage() {
                       <td class="num">{fmtPrice(t.price)}</td>
                       <td class="num">{fmtKWh(t.quantityWh)}</td>
                       <td>{st?.settlement?.status ?? st?.state.replace('_', ' ') ?? '—'}</td>
-                      <td>{st?.settlement?.txHash ? <code title={st.settlement.txHash}>{shortAddr(st.settlement.txHash)}</code> : '—'}</td>
+                      <td>
+                        {st?.settlement?.txHash ? <code title={st.settlement.txHash}>{shortAddr(st.settlement.txHash)}</code> : '—'}
+                        {st?.settlement?.txHash && <> · <a href={`/api/slots/${t.slot}/trades/${encodeURIComponent(t.id)}/proof`} target="_blank" rel="noopener">proof</a></>}
+                      </td>
                     </tr>
                   );
                 })}
