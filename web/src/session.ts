@@ -116,7 +116,7 @@ interface VerifyResponse {
   expiresAt: number;
 }
 
-async function establish(signer: SessionSigner, label: string, name?: string): Promise<Session> {
+async function establish(signer: SessionSigner, label: string, name?: string, knownName?: string): Promise<Session> {
   let token: string | null = null;
   let error: string | null = null;
   let chainId = 0;
@@ -137,7 +137,8 @@ async function establish(signer: SessionSigner, label: string, name?: string): P
     await registerParticipant(signer, chainId, name).catch(() => undefined);
     registeredName = name;
   }
-  const s: Session = { signer, label: registeredName ? `${label} · ${registeredName}` : label, token, chainId, error };
+  const shown = registeredName ?? knownName;
+  const s: Session = { signer, label: shown ? `${label} · ${shown}` : label, token, chainId, error };
   setSession(s);
   return s;
 }
@@ -169,7 +170,7 @@ export async function demoHomes(): Promise<DemoHomeKey[]> {
 }
 
 export async function signInAsDemoHome(home: DemoHomeKey): Promise<Session> {
-  return establish(await keySigner('demo-home', home.privateKey), `demo home: ${home.name}`);
+  return establish(await keySigner('demo-home', home.privateKey), 'demo home', undefined, home.name);
 }
 
 /** Restores this tab's session after a reload if the server still accepts its token. */
