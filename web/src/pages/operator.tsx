@@ -55,6 +55,8 @@ export function OperatorPage() {
             <dt>Confirmed</dt><dd>{count('confirmed')} batches</dd>
             <dt>Failed</dt><dd class={count('failed') ? 'error' : ''}>{count('failed')} batches</dd>
             <dt>Retried</dt><dd>{retried} batches</dd>
+            <dt>Slots settled / settling</dt><dd>{allSlots.filter((x) => x.state === 'settled').length} / {allSlots.filter((x) => x.state === 'settling' || x.state === 'metering').length} slots</dd>
+            <dt>Gas, last confirmed batch</dt><dd>{(() => { const b = [...batches].reverse().find((x) => x.status === 'confirmed' && x.gasUsed); return b ? `${num(b.gasUsed)} gas (${num(b.gasPerTrade)} per trade)` : '—'; })()}</dd>
             <dt>Bridges online</dt><dd>{o ? o.bridges.filter((b) => b.online).length : online.size} / {o ? o.bridges.length : view.homes.size}</dd>
           </dl>
         </section>
