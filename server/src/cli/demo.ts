@@ -15,6 +15,7 @@ import { ChainSettler } from '../slots/chain-settler.ts';
 import { SettlementOutbox, SqliteSettlementOutboxStore, chainProvider, fundAndDeposit, startEmbeddedChain, type EmbeddedChain } from '../chain/index.ts';
 import { energyMarketAt } from '@gridmesh/contracts-abi';
 import type { DemoHomeKey } from '../http/ops-routes.ts';
+import { TradeRulesService } from '../rules/rules-service.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const bridgeBin = join(repoRoot, 'firmware-bridge/bin/gridmesh-bridge.js');
@@ -150,6 +151,33 @@ const server = await startServer(config, quietLog, {
 outbox?.start();
 const trader = new DemoTrader(server, config.markets[0].id, () => homes, (msg) => { if (process.env.GRIDMESH_DEMO_VERBOSE === '1') console.log(`[demo] ${msg}`); });
 
+/** How the demo homes trade: standing trade rules run by the server from forecasts (default, with a warm-up trader), or only the simple live trader. */
+const tradingMode = process.env.GRIDMESH_DEMO_TRADER === 'simple' ? 'simple' : 'rules';
+
+/**
+ * Each home's owner authorises a server-held session key once (EIP-712 Delegation signed with the owner's wallet) and sets
+ * standing rules on its meter: sell surplus at no less than X, buy deficit at no more than Y. Sellers ask below and buyers
+ * bid above the middle of [floor, cap], so neighbours meet. The server's rule runner then places every rule order.
+ */
+async function giveStandingRules(home: PreparedHome): Promise<void> {
+  const owner = home.owner.address.toLowerCase();
+  const now = Date.now();
+  const active = server.delegations.list(owner).find((d) => d.signature !== null && d.revokedAt === null && d.expiry > now + 86_400_000 && d.serverHeld);
+  if (!active) {
+    const expiry = now + 30 * 86_400_000;
+    const { delegate, typedData } = await server.delegations.createSessionKey(owner, expiry, now);
+    const signature = await home.owner.signTypedData(typedData.domain, typedData.types, typedData.message);
+    await server.delegations.authorise({ participant: owner, delegate, expiry, signature }, now);
+  }
+  const rules = new TradeRulesService(server.store, config.markets[0].id);
+  if ((await rules.list(owner)).length > 0) return;
+  const m = config.markets[0];
+  const mid = (m.floor + m.cap) / 2n;
+  const step = (m.cap - m.floor) / 20n;
+  const k = BigInt(1 + (home.index % 3));
+  await rules.replace(owner, { rules: [{ meter: home.meter, enabled: true, minSellPrice: (mid - step * k).toString(), maxBuyPrice: (mid + step * k).toString() }] }, now);
+}
+
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -184,6 +212,12 @@ try {
         await fundAndDeposit(operator!, chain.addresses, unfunded);
         console.log(`[chain] funded ${unfunded.length} demo homes with ${Number(DEMO_DEPOSIT) / 1e6} GRID escrow each`);
       }
+    }
+    if (tradingMode === 'rules') {
+      for (const h of homes) await giveStandingRules(h);
+      // Forecasts need a slot or two of readings; until the rules place their first order, the homes trade their live
+      // surplus/deficit in the next slot so a visitor sees trades at once.
+      trader.stopWhen = async () => (await server.store.market.orders({ market: config.markets[0].id, status: 'all', limit: 200 })).some((o) => o.source === 'rule');
     }
     trader.start();
     void trader.tick();

@@ -37,10 +37,18 @@ export class DemoTrader {
     this.timer = null;
   }
 
+  /** Stop for good once this returns true (e.g. when the trade rules have started placing orders). */
+  stopWhen: (() => Promise<boolean>) | null = null;
+
   async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
+      if (this.stopWhen && (await this.stopWhen())) {
+        this.log('trade rules are placing orders now: the warm-up trader stops');
+        this.stop();
+        return;
+      }
       for (const home of this.homes()) await this.trade(home).catch((err) => this.log(`demo order for ${home.name} failed: ${err instanceof Error ? err.message : String(err)}`));
     } finally {
       this.busy = false;
