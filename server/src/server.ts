@@ -122,6 +122,10 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
   }
   const orders = new OrderService(markets, config.chainId, clock);
   orders.setBidPreparation((p) => escrow.refresh(p).catch(() => undefined));
+  orders.observe = (command, result, seconds) => {
+    metrics.orders.inc({ command, result });
+    metrics.orderSeconds.observe(seconds);
+  };
   const lifecycle = new SlotLifecycle(markets, clock, log);
   const settled = (market: string, slot: number) => {
     void store.settlements.participantsOf(market, slot).then((rows) => {
@@ -308,6 +312,7 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
       const update = live.update(readings[readings.length - 1]);
       if (update) hub.power(update);
     },
+    onBatchTimed: (seconds) => metrics.readingBatchSeconds.observe(seconds),
     log: (msg, fields) => log.info(msg, fields),
   });
 

@@ -212,6 +212,7 @@ describe('server: readings downsampled, CSV exports and metrics', function () {
       const metrics = await fetch(`${t.url}/metrics`);
       const text = await metrics.text();
       assert.match(text, /gridmesh_readings_total 24/);
+      assert.match(text, /gridmesh_reading_verify_seconds_count 1/);
       assert.match(text, /gridmesh_book_depth_wh\{market="demo",side="bid"\}/);
     } finally {
       await t.close();

@@ -78,6 +78,22 @@ export class OrderService {
   /** Called before a bid is checked, e.g. to refresh the participant's cached escrow balance from the chain. */
   setBidPreparation(prepare: (participant: Address) => Promise<void>): void { this.prepareBid = prepare; }
 
+  /** Metrics hook: every command with its outcome and latency (signature check + match + commit). */
+  observe: ((command: 'submit' | 'amend' | 'cancel', result: string, seconds: number) => void) | null = null;
+
+  private async timed<T>(command: 'submit' | 'amend' | 'cancel', run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let result = 'ok';
+    try {
+      return await run();
+    } catch (err) {
+      result = err instanceof OrderError ? (err.body.reason ?? err.body.code) : 'error';
+      throw err;
+    } finally {
+      this.observe?.(command, result, (performance.now() - started) / 1000);
+    }
+  }
+
   /** The rules module registers how to recognise a participant's delegated session keys. */
   setDelegateCheck(check: DelegateCheck): void { this.delegateCheck = check; }
   onChange(listener: (change: OrderChange) => void): void { this.listeners.push(listener); }
@@ -110,7 +126,11 @@ export class OrderService {
     for (const l of this.listeners) l(change);
   }
 
-  async submit(input: unknown, actor: OrderActor, source: OrderRecord['source'] = actor.kind === 'rule' ? 'rule' : 'manual'): Promise<OrderOutcome> {
+  submit(input: unknown, actor: OrderActor, source: OrderRecord['source'] = actor.kind === 'rule' ? 'rule' : 'manual'): Promise<OrderOutcome> {
+    return this.timed('submit', () => this.submitNow(input, actor, source));
+  }
+
+  private async submitNow(input: unknown, actor: OrderActor, source: OrderRecord['source']): Promise<OrderOutcome> {
     const checked = validate<OrderSubmission>('OrderSubmission', input);
     if (!checked.ok) throw new OrderError(400, checked.error);
     const sub = checked.value;
@@ -140,7 +160,11 @@ export class OrderService {
     });
   }
 
-  async amend(orderId: string, input: unknown, actor: OrderActor): Promise<OrderOutcome> {
+  amend(orderId: string, input: unknown, actor: OrderActor): Promise<OrderOutcome> {
+    return this.timed('amend', () => this.amendNow(orderId, input, actor));
+  }
+
+  private async amendNow(orderId: string, input: unknown, actor: OrderActor): Promise<OrderOutcome> {
     const checked = validate<OrderAmend>('OrderAmend', input);
     if (!checked.ok) throw new OrderError(400, checked.error);
     const body = checked.value;
@@ -169,7 +193,11 @@ export class OrderService {
     });
   }
 
-  async cancel(orderId: string, actor: OrderActor): Promise<{ order: OrderRecord }> {
+  cancel(orderId: string, actor: OrderActor): Promise<{ order: OrderRecord }> {
+    return this.timed('cancel', () => this.cancelNow(orderId, actor));
+  }
+
+  private async cancelNow(orderId: string, actor: OrderActor): Promise<{ order: OrderRecord }> {
     const { rt, order } = await this.findOpen(orderId, actor);
     return rt.serial(async () => {
       const result = await rt.execute({ type: 'cancel', id: orderId, time: this.clock.now() }, null, order.slot);

@@ -18,6 +18,8 @@ export interface BridgeNamespaceDeps {
   live: LiveState;
   isRegistered: (meter: string) => boolean;
   onCommitted: (readings: StoredReading[]) => void;
+  /** Seconds one batch took from arrival to commit (verify + checks + commit), for the metrics. */
+  onBatchTimed?: (seconds: number) => void;
   now?: () => number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -57,7 +59,9 @@ export function attachBridgeNamespace(nsp: Namespace, deps: BridgeNamespaceDeps)
       const ack = safeAck<ReadingBatchResult>(ackArg);
       if (!meter) return ack(fail(ErrorCode.UNAUTHENTICATED, 'answer the challenge with `hello` before sending readings'));
       try {
+        const started = performance.now();
         const result = await deps.ingest.ingest(batch, meter);
+        deps.onBatchTimed?.((performance.now() - started) / 1000);
         if (result.committed.length) deps.onCommitted(result.committed);
         const summary = { accepted: result.accepted, duplicates: result.duplicates, lastSeq: result.lastSeq };
         ack(result.error ? { ok: false, error: result.error, result: summary } : { ok: true, result: summary });
