@@ -1,7 +1,7 @@
 // Market depth chart (d3): cumulative bid and ask energy against price as step areas, with the last trade price marked.
-import { select, type Selection } from 'd3-selection';
+import { pointer, select, type Selection } from 'd3-selection';
 import { area, curveStepAfter, curveStepBefore } from 'd3-shape';
-import { scaleLinear } from 'd3-scale';
+import { scaleLinear, type ScaleLinear } from 'd3-scale';
 import type { BookLevel } from '@gridmesh/contracts-abi/types.ts';
 import { centsString, fmtKWh, fmtPrice } from '../lib/format.ts';
 
@@ -18,6 +18,8 @@ const cents = (base: string) => Number(centsString(BigInt(base)));
 
 export class DepthChart {
   private readonly svg: Selection<SVGSVGElement, unknown, null, undefined>;
+  private x: ScaleLinear<number, number> | null = null;
+  private levels: { bids: Point[]; asks: Point[] } = { bids: [], asks: [] };
 
   constructor(host: HTMLElement) {
     this.svg = select(host).append('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('role', 'img').attr('data-testid', 'depth-svg');
@@ -28,6 +30,21 @@ export class DepthChart {
     this.svg.append('line').attr('class', 'last').attr('stroke', '#1f6feb').attr('stroke-dasharray', '3 3');
     this.svg.append('text').attr('class', 'last-label').attr('text-anchor', 'middle');
     this.svg.append('title');
+    // Crosshair: at a price, how much energy buyers would take (bids at or above) and sellers would give (asks at or below).
+    const cross = this.svg.append('g').attr('class', 'cross').attr('display', 'none');
+    cross.append('line').attr('y1', M.top).attr('y2', H - M.bottom).attr('stroke', '#5d6b70').attr('stroke-dasharray', '2 2');
+    cross.append('text').attr('x', W - M.right).attr('y', M.top + 20).attr('text-anchor', 'end');
+    this.svg
+      .on('mousemove', (event: MouseEvent) => {
+        if (!this.x) return;
+        const [px] = pointer(event);
+        const ct = this.x.invert(px);
+        const bidWh = this.levels.bids.filter((p) => p.ct >= ct).reduce((m, p) => Math.max(m, p.cumWh), 0);
+        const askWh = this.levels.asks.filter((p) => p.ct <= ct).reduce((m, p) => Math.max(m, p.cumWh), 0);
+        cross.attr('display', null).select('line').attr('x1', px).attr('x2', px);
+        cross.select('text').text(`${ct.toFixed(2)} ct/kWh · bids ${fmtKWh(bidWh)} · asks ${fmtKWh(askWh)}`);
+      })
+      .on('mouseleave', () => cross.attr('display', 'none'));
   }
 
   update(bids: BookLevel[], asks: BookLevel[], floor: string, cap: string, lastPrice: string | null): void {
@@ -43,6 +60,8 @@ export class DepthChart {
     const hi = prices.length ? Math.max(...prices) : cents(cap);
     const pad = Math.max(0.5, (hi - lo) * 0.15);
     const x = scaleLinear().domain([Math.max(cents(floor), lo - pad), Math.min(cents(cap), hi + pad)]).range([M.left, W - M.right]);
+    this.x = x;
+    this.levels = { bids: bidPts, asks: askPts };
     const maxWh = Math.max(100, ...bidPts.map((p) => p.cumWh), ...askPts.map((p) => p.cumWh));
     const y = scaleLinear().domain([0, maxWh * 1.1]).range([H - M.bottom, M.top]);
     const [x0, x1] = x.domain();
