@@ -82,6 +82,8 @@ describe('trade-rule engine', () => {
     const only = (net: number) => (_m: string, s: number) => (s === slot ? forecastOf(net, s) : null);
     const placed = decideRuleOrders({ now, market, rules, forecast: only(800), ruleOrders: [] });
     assert.deepEqual(placed, [{ kind: 'place', participant: P[0], market: 'default', slot, side: 'ask', price: 121_000n, quantityWh: 800, expiry: slot }]);
+    const capped = decideRuleOrders({ now, market, rules, forecast: only(800), ruleOrders: [], exportCapacityWh: new Map([[P[0], 500]]) });
+    assert.equal(capped[0].kind === 'place' && capped[0].quantityWh, 500, 'asks never exceed the export capacity of a slot');
     const open: RuleOrderView[] = [{ id: 'a', participant: P[0], slot, side: 'ask', price: 121_000n, remainingWh: 500, filledWh: 300, open: true }];
     assert.deepEqual(decideRuleOrders({ now, market, rules, forecast: only(1300), ruleOrders: open }).map((i) => i.kind === 'amend' && i.change), [{ quantityWh: 1000 }]);
     const flipped = decideRuleOrders({ now, market, rules, forecast: only(-900), ruleOrders: open });

@@ -63,7 +63,7 @@ describe('rule runner (real order service, SQLite store)', function () {
       cancel: (id: string) => orders.cancel(id, { kind: 'rule' }),
     };
     const market = { name: settings.id, slotMs: settings.slotMs, horizonMs: settings.horizonMs, gateMs: settings.gateMs, tick: settings.tick, floor: settings.floor, cap: settings.cap };
-    const runner = new RuleRunner(store, market, delegations, port);
+    const runner = new RuleRunner(store, market, delegations, port, {}, () => 100_000);
     const first = await runner.run(now);
     assert.deepEqual(first.failed, []);
     assert.ok(first.placed >= 9, `placed ${first.placed}`);

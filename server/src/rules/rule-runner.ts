@@ -39,6 +39,8 @@ export class RuleRunner {
     private readonly delegations: DelegationService,
     private readonly orders: RuleOrderPort,
     private readonly forecastConfig: Omit<ForecastConfig, 'slotMs'> = {},
+    /** Export capacity (W) of a participant, as the market's ask check counts it; asks are clamped to it per slot. */
+    private readonly exportCapacityW?: (participant: Address) => number,
   ) {}
 
   /** Per-slot net energies of `meter` up to the last slot ended by `now` (8 days back at most). */
@@ -90,7 +92,13 @@ export class RuleRunner {
         ruleOrders.push({ id: o.id, participant: o.participant, slot: o.slot, side: o.side, price: BigInt(o.price), remainingWh: o.remainingWh, filledWh: o.filledWh, open: o.status === 'open' });
       }
     }
-    const intents = decideRuleOrders({ now, market: this.market, rules, ruleOrders, forecast: (meter, slot) => forecasts.get(`${meter.toLowerCase()}|${slot}`) ?? null });
+    const capacity = this.exportCapacityW
+      ? new Map([...new Set(rules.map((r) => r.participant.toLowerCase()))].map((p) => [p, Math.floor((this.exportCapacityW!(p as Address) * this.market.slotMs) / 3_600_000)]))
+      : undefined;
+    const intents = decideRuleOrders({
+      now, market: this.market, rules, ruleOrders, forecast: (meter, slot) => forecasts.get(`${meter.toLowerCase()}|${slot}`) ?? null,
+      ...(capacity ? { exportCapacityWh: capacity } : {}),
+    });
     for (const intent of intents) {
       try {
         if (intent.kind === 'cancel') {
