@@ -191,10 +191,10 @@ describe('browser: the dashboard against the real demo', function () {
         await seller.page.getByTestId(`nav-${route}`).click();
         await seller.page.waitForTimeout(700);
         await seller.page.screenshot({ path: join(artifacts, `dashboard-${route}-${label}.png`), fullPage: true });
-      }
-      if (label === 'phone') {
-        const overflow = await seller.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-        assert.ok(overflow <= 1, `no horizontal page scroll at 360 px (overflow ${overflow} px)`);
+        if (label === 'phone') {
+          const overflow = await seller.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          assert.ok(overflow <= 1, `no horizontal page scroll on ${route} at 360 px (overflow ${overflow} px)`);
+        }
       }
     }
     await seller.page.setViewportSize({ width: 1280, height: 900 });
