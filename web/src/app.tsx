@@ -1,5 +1,6 @@
 // The dashboard shell: navigation (hash routes), the live connection indicator, sign-in, and code-split pages.
 import { lazy, Suspense } from 'preact/compat';
+import { useEffect } from 'preact/hooks';
 import { useLive, useRoute, ROUTES, type Route } from './lib/hooks.ts';
 import { FlowsPage } from './pages/flows.tsx';
 import { SessionBar } from './session-bar.tsx';
@@ -10,6 +11,10 @@ const OperatorPage = lazy(() => import('./pages/operator.tsx').then((m) => ({ de
 
 function ConnectionIndicator() {
   const view = useLive();
+  // While the link is down the page keeps the last known values, dimmed, so nobody mistakes them for live ones.
+  useEffect(() => {
+    document.body.classList.toggle('stale', view.link === 'reconnecting');
+  }, [view.link]);
   const text = view.link === 'live' ? 'live' : view.link === 'connecting' ? 'connecting…' : 'reconnecting…';
   return (
     <span class={`link link-${view.link}`} role="status" aria-live="polite" data-testid="link-state" data-reconnects={view.reconnects} title={`updates #${view.seq}, reconnects ${view.reconnects}, re-synced ${view.gapResyncs}×`}>
