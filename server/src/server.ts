@@ -176,6 +176,10 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const http = createServer(app);
+  // Keep idle client connections longer than clients' own pools do (and than load balancers' 60 s), so a pooled
+  // connection is never closed by us at the moment a client reuses it (that race shows as ECONNRESET).
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: 4e6 });
   let redisClients: { quit(): Promise<unknown> }[] = [];
   if (config.redisUrl) {
