@@ -39,6 +39,7 @@ import { TradeRulesService } from './rules/rules-service.ts';
 import { DelegationService } from './rules/delegation.ts';
 import { RuleRunner } from './rules/rule-runner.ts';
 import { createHmac } from 'node:crypto';
+import { loadDispatcher } from './realtime/load-dispatch.ts';
 
 export interface GridmeshServer {
   readonly http: HttpServer;
@@ -319,6 +320,13 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     onBatchTimed: (seconds) => metrics.readingBatchSeconds.observe(seconds),
     log: (msg, fields) => log.info(msg, fields),
   });
+  lifecycle.onSlots(loadDispatcher({
+    bridges: io.of('/bridge'),
+    registry,
+    slotMs: (market) => (markets.get(market) as MarketRuntime).settings.slotMs,
+    trades: (market, slot) => store.market.trades({ market, from: slot, to: slot + 1 }),
+    log: (msg, fields) => log.error(msg, fields),
+  }));
 
   await new Promise<void>((resolveListen, reject) => {
     http.once('error', reject);
