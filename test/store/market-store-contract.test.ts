@@ -1,13 +1,9 @@
 // Store contract for the market tables (journal, nonces, orders, trades, slots): SQLite always, MongoDB when MONGODB_URI is set.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Address, Hex } from '@gridmesh/contracts-abi';
-import { openSqliteStore } from '../../server/src/store/sqlite.ts';
+import { STORE_TARGETS, type StoreTarget as Target } from './targets.ts';
 import type { MarketCommit, OrderRecord, SlotRecord, Store, TradeRecord } from '../../server/src/store/index.ts';
 
-interface Target { open(): Promise<Store>; destroy(): Promise<void> }
 
 const P = (n: number) => ('0x' + n.toString(16).padStart(40, '0')) as Address;
 const SIG = ('0x' + '1'.repeat(130)) as Hex;
@@ -106,31 +102,5 @@ function marketContract(name: string, target: () => Target | null, skipReason: s
   });
 }
 
-marketContract(
-  'SQLite',
-  () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gridmesh-market-store-'));
-    return { open: async () => openSqliteStore(join(dir, 'store.db')), destroy: async () => rmSync(dir, { recursive: true, force: true }) };
-  },
-  'never skipped',
-);
 
-marketContract(
-  'MongoDB',
-  () => {
-    const uri = process.env.MONGODB_URI;
-    if (!uri) return null;
-    const url = new URL(uri);
-    url.pathname = `/gridmesh_market_contract_${process.pid}_${Date.now()}`;
-    return {
-      open: async () => (await import('../../server/src/store/mongo.ts')).openMongoStore(url.toString()),
-      destroy: async () => {
-        const mongoose = (await import('mongoose')).default;
-        const conn = await mongoose.createConnection(url.toString()).asPromise();
-        await conn.dropDatabase();
-        await conn.close();
-      },
-    };
-  },
-  'MONGODB_URI is not set (no MongoDB server on this machine; set MONGODB_URI to run this suite against a real one; needs a replica set for transactions)',
-);
+for (const kind of STORE_TARGETS) marketContract(kind.name, () => kind.make('market-store'), kind.skipReason);

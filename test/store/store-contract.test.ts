@@ -1,19 +1,10 @@
 // One contract suite for the store port, run against SQLite always and against MongoDB when MONGODB_URI is set.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Address, Hex } from '@gridmesh/contracts-abi';
-import { openSqliteStore } from '../../server/src/store/sqlite.ts';
+import { STORE_TARGETS, type StoreTarget as Target } from './targets.ts';
 import type { ParticipantSettlementRecord, RewardAccrualRecord, SlotSettlementRecord, Store, StoredReading } from '../../server/src/store/index.ts';
 
-interface Target {
-  /** Opens the store; the same target opened again must see what was committed before. */
-  open(): Promise<Store>;
-  /** Removes everything the target created. */
-  destroy(): Promise<void>;
-}
 
 const addr = (n: number) => ('0x' + n.toString(16).padStart(40, '0')) as Address;
 const sig = (n: number) => ('0x' + n.toString(16).padStart(130, '0')) as Hex;
@@ -222,33 +213,5 @@ function storeContract(name: string, target: () => Target | null, skipReason: st
   });
 }
 
-storeContract(
-  'SQLite',
-  () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gridmesh-store-'));
-    return { open: async () => openSqliteStore(join(dir, 'store.db')), destroy: async () => rmSync(dir, { recursive: true, force: true }) };
-  },
-  'never skipped',
-);
 
-storeContract(
-  'MongoDB',
-  () => {
-    const uri = process.env.MONGODB_URI;
-    if (!uri) return null;
-    // Each run uses its own database so parallel runs and reruns never see each other's rows.
-    const dbName = `gridmesh_contract_${process.pid}_${Date.now()}`;
-    const url = new URL(uri);
-    url.pathname = `/${dbName}`;
-    return {
-      open: async () => (await import('../../server/src/store/mongo.ts')).openMongoStore(url.toString()),
-      destroy: async () => {
-        const mongoose = (await import('mongoose')).default;
-        const conn = await mongoose.createConnection(url.toString()).asPromise();
-        await conn.dropDatabase();
-        await conn.close();
-      },
-    };
-  },
-  'MONGODB_URI is not set (no MongoDB server on this machine; set MONGODB_URI to run this suite against a real one)',
-);
+for (const kind of STORE_TARGETS) storeContract(kind.name, () => kind.make('store'), kind.skipReason);
