@@ -24,16 +24,20 @@ interface MeterCursor {
 
 export interface ReadingIngestOptions {
   /**
-   * Worker threads that verify signatures (0 = verify on the calling thread). Default: 1 when the machine has at least
-   * two cores — measured on 2 cores: main thread (Socket.IO, schema, SQLite) + one verify worker is the fastest split
-   * (see bench/results/ingest.md). Overridden by the environment variable GRIDMESH_VERIFY_WORKERS when this is unset.
+   * Worker threads that verify signatures (0 = verify on the calling thread). Default: one per core when the machine
+   * has at least two — measured on 2 cores: main thread (Socket.IO, schema, SQLite, ~15 µs/reading) + two verify
+   * workers (~59 µs/reading) keeps both cores busy (see bench/results/ingest.md). Overridden by the environment
+   * variable GRIDMESH_VERIFY_WORKERS when this is unset.
    */
   verifyWorkers?: number;
   /** Batches smaller than this are verified inline: a worker round trip costs more than a few verifies. Default 4. */
   inlineBelow?: number;
   /**
-   * When every worker already has this many readings queued, the calling thread verifies the batch itself, so under
-   * saturation all cores verify (work stealing by the main thread). Default 400 (8 batches of 50); Infinity disables it.
+   * When every worker already has this many readings queued, the calling thread verifies the batch itself (work
+   * stealing by the main thread). Under a steady load every worker ALWAYS has a queue, so any finite threshold moves
+   * most verification back onto the main thread, which then becomes the bottleneck (measured: 15.3 k/s with stealing at
+   * 400 vs 20.9 k/s without, 2 workers on 2 cores). Default: Infinity (never) when the workers cover every core;
+   * 400 (8 batches of 50) when there are fewer workers than cores, so an idle core can still help.
    * Overridden by GRIDMESH_VERIFY_INLINE_ABOVE when unset.
    */
   inlineAbove?: number;
@@ -59,12 +63,13 @@ export class ReadingIngest {
     this.verifier = new ReadingVerifier(chainId);
     this.commits = new CommitGroup(store);
     const fromEnv = process.env.GRIDMESH_VERIFY_WORKERS;
-    const workers = options.verifyWorkers ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : availableParallelism() >= 2 ? 1 : 0);
+    const cores = availableParallelism();
+    const workers = options.verifyWorkers ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : cores >= 2 ? cores : 0);
     if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`GRIDMESH_VERIFY_WORKERS must be a non-negative integer, got ${fromEnv}`);
     this.pool = workers > 0 ? new VerifyPool(chainId, workers) : null;
     this.inlineBelow = options.inlineBelow ?? 4;
     const above = process.env.GRIDMESH_VERIFY_INLINE_ABOVE;
-    this.inlineAbove = options.inlineAbove ?? (above !== undefined && above !== '' ? Number(above) : 400);
+    this.inlineAbove = options.inlineAbove ?? (above !== undefined && above !== '' ? Number(above) : workers >= cores ? Number.POSITIVE_INFINITY : 400);
     this.ready = Promise.all([
       ReadingVerifier.fast(chainId).then((v) => { this.verifier = v; }),
       this.pool?.ready,
