@@ -1,4 +1,4 @@
-// One live market: the pure engine, its journal in the store (commit before answering) and rebuild-by-replay on start.
+// One live market: the pure engine, its journal in the store (group commit before answering) and rebuild-by-replay on start.
 import type { Address } from '@gridmesh/contracts-abi';
 import {
   Market, commandToJson, parseCommand, worstCaseCost,
@@ -34,6 +34,18 @@ export interface ExecuteResult {
   slots: SlotRecord[];
 }
 
+/** A command applied to the engine; `committed` settles once it (and every command applied before it) is durable. */
+export interface AppliedCommand {
+  result: ExecuteResult;
+  committed: Promise<void>;
+}
+
+interface PendingCommit {
+  change: MarketCommit;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export function emptySlot(market: string, slot: number, now: number): SlotRecord {
   return { market, slot, state: 'open', stateSince: now, tradeCount: 0, volumeWh: 0, turnover: '0', clearingPrice: null, settlement: null };
 }
@@ -52,6 +64,12 @@ export class MarketRuntime {
   private readonly soldWh = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private replaying = false;
+  /** Applied commands waiting for the next group commit, in apply (= journal) order. */
+  private pending: PendingCommit[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
+  /** Set when a commit failed: the engine is ahead of the store until the journal is replayed. */
+  private broken = false;
 
   constructor(readonly settings: MarketSettings, private readonly store: Store, private readonly sources: RiskSources) {
     this.market = this.freshMarket();
@@ -66,11 +84,77 @@ export class MarketRuntime {
     return new Market(engineConfig(this.settings), { risk });
   }
 
-  /** Runs `task` after every earlier one: commands of a market are applied and committed strictly one at a time. */
+  /** Runs `task` after every earlier command has been applied AND committed (slot closure, shutdown drain). */
   serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.durable()).then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Runs the synchronous `task` (typically checks + `apply`) after every earlier command was applied, without waiting for
+   * their commits: commands arriving in one event-loop turn are then committed together in one transaction.
+   */
+  pipelined<T>(task: () => T): Promise<T> {
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Resolves once every command applied so far has been committed (or refused by a failed commit). */
+  async durable(): Promise<void> {
+    while (this.flushing || this.pending.length > 0) {
+      if (!this.flushing) this.startFlush();
+      await this.flushing;
+    }
+  }
+
+  private enqueueCommit(change: MarketCommit): Promise<void> {
+    if (this.broken) return Promise.reject(new Error('the market is being rebuilt from its journal after a failed commit'));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ change, resolve, reject });
+      if (!this.flushScheduled && !this.flushing) {
+        this.flushScheduled = true;
+        // After this I/O turn: every command applied in it shares the transaction.
+        setImmediate(() => this.startFlush());
+      }
+    });
+  }
+
+  private startFlush(): void {
+    this.flushScheduled = false;
+    if (this.flushing || this.pending.length === 0) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = null;
+      if (this.pending.length > 0 && !this.flushScheduled) { this.flushScheduled = true; setImmediate(() => this.startFlush()); }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const repo = this.store.market;
+    let done = 0;
+    try {
+      if (repo.commitMany && batch.length > 1) {
+        await repo.commitMany(batch.map((p) => p.change));
+        done = batch.length;
+      } else {
+        for (const p of batch) { await repo.commit(p.change); done += 1; }
+      }
+    } catch (err) {
+      // Later commands were applied on top of the failed ones: refuse them all and rebuild memory from what is durable.
+      for (const p of batch.slice(0, done)) p.resolve();
+      const refused = [...batch.slice(done), ...this.pending];
+      this.pending = [];
+      this.broken = true;
+      for (const p of refused) p.reject(err);
+      void this.pipelined(async () => {
+        try { await this.load(); } finally { this.broken = false; }
+      }).catch(() => undefined);
+      return;
+    }
+    for (const p of batch) p.resolve();
   }
 
   /** Rebuild books of slots not yet closed by replaying their journal through a fresh engine (no risk checks: they held when accepted). */
@@ -128,9 +212,19 @@ export class MarketRuntime {
 
   /** Apply one command, commit it with everything it changed, then return the effects. Rejections change nothing. */
   async execute(command: MarketCommand, meta: OrderMeta | null, slotHint: number): Promise<ExecuteResult> {
+    const { result, committed } = this.apply(command, meta, slotHint);
+    await committed;
+    return result;
+  }
+
+  /**
+   * Apply one command to the engine and memory now and queue its commit (journal row, nonce, orders, trades, slot totals)
+   * for the next group commit. Call only inside `pipelined`/`serial`; answer the sender only after `committed` resolves.
+   */
+  apply(command: MarketCommand, meta: OrderMeta | null, slotHint: number): AppliedCommand {
     const events = this.market.apply(command);
     const rejected = (events.find((e) => e.type === 'rejected') as RejectedEvent | undefined) ?? null;
-    if (rejected) return { events, rejected, orders: [], trades: [], slots: [] };
+    if (rejected) return { result: { events, rejected, orders: [], trades: [], slots: [] }, committed: Promise.resolve() };
     const time = (command as { time: number }).time;
     const changedOrders = new Map<string, OrderRecord>();
     const trades: TradeRecord[] = [];
@@ -218,20 +312,15 @@ export class MarketRuntime {
       trades,
       slots: [...changedSlots.values()],
     };
-    try {
-      await this.store.market.commit(change);
-    } catch (err) {
-      // The engine moved but the store did not: rebuild the books from the journal so memory equals what is durable.
-      await this.load();
-      throw err;
-    }
+    // Memory moves with the engine (the next command's risk checks see this one); a failed commit rebuilds both from the journal.
     for (const o of change.orders) {
       if (o.status === 'open') this.open.set(o.id, o);
       else this.open.delete(o.id);
     }
     for (const t of trades) this.noteTrade(t);
     for (const s of change.slots) this.slotRecords.set(s.slot, s);
-    return { events, rejected: null, orders: change.orders, trades, slots: change.slots };
+    const committed = this.enqueueCommit(change);
+    return { result: { events, rejected: null, orders: change.orders, trades, slots: change.slots }, committed };
   }
 
   private participantOf(command: MarketCommand, changed: Map<string, OrderRecord>): string {

@@ -68,6 +68,11 @@ export class OrderService {
   private readonly signer: OrderSigner;
   private delegateCheck: DelegateCheck = () => false;
   private readonly listeners: ((change: OrderChange) => void)[] = [];
+  /**
+   * Nonces accepted by this process (`participant:nonce`), added when the command is applied — before its group commit —
+   * so a repeat in the same batch is refused; nonces stored before start are found by the store query.
+   */
+  private readonly usedNonces = new Set<string>();
 
   constructor(private readonly markets: ReadonlyMap<string, MarketRuntime>, readonly chainId: number, private readonly clock: Clock) {
     this.signer = new OrderSigner(chainId);
@@ -142,22 +147,34 @@ export class OrderService {
     const signer = this.checkSigner(fields, signature, now);
     if (sub.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
     if (sub.side === 'bid') await this.prepareBid(participant);
-    return rt.serial(async () => {
-      if (await rtStoreNonceUsed(rt, participant, sub.nonce)) {
-        throw new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${sub.nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });
-      }
-      const id = orderIdOf(participant, sub.nonce);
-      const time = this.clock.now();
-      const result = await rt.execute(
-        { type: 'submit', id, participant, slot: sub.slot, side: sub.side, price: BigInt(sub.price), quantityWh: sub.quantityWh, tif: sub.timeInForce, time },
+    if (await rtStoreNonceUsed(rt, participant, sub.nonce)) throw nonceConflict(sub.nonce);
+    const nonceKey = `${participant}:${sub.nonce}`;
+    const id = orderIdOf(participant, sub.nonce);
+    const { result, committed } = await rt.pipelined(() => {
+      if (this.usedNonces.has(nonceKey)) throw nonceConflict(sub.nonce);
+      const applied = rt.apply(
+        { type: 'submit', id, participant, slot: sub.slot, side: sub.side, price: BigInt(sub.price), quantityWh: sub.quantityWh, tif: sub.timeInForce, time: this.clock.now() },
         { nonce: sub.nonce, expiry: sub.expiry, signature: sub.signature, signer, source, timeInForce: sub.timeInForce },
         sub.slot,
       );
-      if (result.rejected) throw rejection(result.rejected.reason);
-      this.publish(sub.market, result);
-      const order = result.orders.find((o) => o.id === id) as OrderRecord;
-      return { order, trades: result.trades };
+      if (applied.result.rejected) throw rejection(applied.result.rejected.reason);
+      this.usedNonces.add(nonceKey);
+      return applied;
     });
+    await this.durable(committed, nonceKey);
+    this.publish(sub.market, result);
+    const order = result.orders.find((o) => o.id === id) as OrderRecord;
+    return { order, trades: result.trades };
+  }
+
+  /** Waits for the group commit holding a command; a failed commit frees the nonce again (nothing of it is durable). */
+  private async durable(committed: Promise<void>, nonceKey: string | null): Promise<void> {
+    try {
+      await committed;
+    } catch (err) {
+      if (nonceKey) this.usedNonces.delete(nonceKey);
+      throw err;
+    }
   }
 
   amend(orderId: string, input: unknown, actor: OrderActor): Promise<OrderOutcome> {
@@ -177,20 +194,23 @@ export class OrderService {
     const signer = this.checkSigner(fields, body.signature, now);
     if (body.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
     if (order.side === 'bid') await this.prepareBid(order.participant);
-    return rt.serial(async () => {
-      if (await rtStoreNonceUsed(rt, order.participant, body.nonce)) {
-        throw new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${body.nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });
-      }
+    if (await rtStoreNonceUsed(rt, order.participant, body.nonce)) throw nonceConflict(body.nonce);
+    const nonceKey = `${lower(order.participant)}:${body.nonce}`;
+    const { result, committed } = await rt.pipelined(() => {
+      if (this.usedNonces.has(nonceKey)) throw nonceConflict(body.nonce);
       const command = {
         type: 'amend' as const, id: orderId, time: this.clock.now(),
         ...(body.price !== undefined ? { price: BigInt(body.price) } : {}),
         ...(body.quantityWh !== undefined ? { quantityWh: body.quantityWh } : {}),
       };
-      const result = await rt.execute(command, { nonce: body.nonce, expiry: body.expiry, signature: body.signature, signer, source: order.source, timeInForce: order.timeInForce }, order.slot);
-      if (result.rejected) throw rejection(result.rejected.reason);
-      this.publish(order.market, result);
-      return { order: result.orders.find((o) => o.id === orderId) ?? order, trades: result.trades };
+      const applied = rt.apply(command, { nonce: body.nonce, expiry: body.expiry, signature: body.signature, signer, source: order.source, timeInForce: order.timeInForce }, order.slot);
+      if (applied.result.rejected) throw rejection(applied.result.rejected.reason);
+      this.usedNonces.add(nonceKey);
+      return applied;
     });
+    await this.durable(committed, nonceKey);
+    this.publish(order.market, result);
+    return { order: result.orders.find((o) => o.id === orderId) ?? order, trades: result.trades };
   }
 
   cancel(orderId: string, actor: OrderActor): Promise<{ order: OrderRecord }> {
@@ -199,12 +219,14 @@ export class OrderService {
 
   private async cancelNow(orderId: string, actor: OrderActor): Promise<{ order: OrderRecord }> {
     const { rt, order } = await this.findOpen(orderId, actor);
-    return rt.serial(async () => {
-      const result = await rt.execute({ type: 'cancel', id: orderId, time: this.clock.now() }, null, order.slot);
-      if (result.rejected) throw rejection(result.rejected.reason);
-      this.publish(order.market, result);
-      return { order: result.orders.find((o) => o.id === orderId) ?? order };
+    const { result, committed } = await rt.pipelined(() => {
+      const applied = rt.apply({ type: 'cancel', id: orderId, time: this.clock.now() }, null, order.slot);
+      if (applied.result.rejected) throw rejection(applied.result.rejected.reason);
+      return applied;
     });
+    await this.durable(committed, null);
+    this.publish(order.market, result);
+    return { order: result.orders.find((o) => o.id === orderId) ?? order };
   }
 
   /** An order to change: 404 if unknown, 403 if someone else's, 409 if no longer open. */
@@ -230,6 +252,9 @@ function firstStore(markets: ReadonlyMap<string, MarketRuntime>) {
   for (const rt of markets.values()) return rt.storeRef;
   return undefined;
 }
+
+const nonceConflict = (nonce: number) =>
+  new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });
 
 function rtStoreNonceUsed(rt: MarketRuntime, participant: Address, nonce: number): Promise<boolean> {
   return rt.storeRef.market.nonceUsed(participant, nonce);

@@ -104,6 +104,8 @@ export interface TradeQuery {
 export interface MarketRepo {
   /** Commits one accepted command and its effects in one transaction; returns the journal seq given to it. */
   commit(change: MarketCommit): Promise<{ seq: number }>;
+  /** Group commit: several commands, in order, in ONE transaction (all or none). Optional; without it the runtime commits one by one. */
+  commitMany?(changes: MarketCommit[]): Promise<void>;
   /** Journal entries of the given slots, in journal order (replay input). */
   journal(market: string, slots: number[]): Promise<JournalEntry[]>;
   nonceUsed(participant: Address, nonce: number): Promise<boolean>;

@@ -1,4 +1,4 @@
-// SQLite tables of the market port: journal, nonces, orders, trades, slots — one transaction per accepted command.
+// SQLite tables of the market port: journal, nonces, orders, trades, slots — one transaction per accepted command, or per group of them.
 import type Database from 'better-sqlite3';
 import type { Address, Hex, OrderSide, TimeInForce } from '@gridmesh/contracts-abi';
 import type { JournalEntry, MarketCommit, MarketRepo, OrderRecord, OrderSource, OrderStatus, SlotRecord, SlotState, TradeRecord } from './market-port.ts';
@@ -130,18 +130,26 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
   };
   const slotParams = (s: SlotRecord) => ({ ...s, settlement: s.settlement ? JSON.stringify(s.settlement) : null });
 
-  const commit = db.transaction((c: MarketCommit): number => {
+  const writeCommit = (c: MarketCommit): number => {
     if (c.nonce) q.insertNonce.run(key(c.nonce.participant), c.nonce.nonce);
     const seq = Number(q.insertJournal.run(c.entry.market, c.entry.slot, c.entry.command, c.entry.time).lastInsertRowid);
     for (const o of c.orders) q.upsertOrder.run({ ...o, participant: key(o.participant), signer: key(o.signer) });
     for (const t of c.trades) q.insertTrade.run({ ...t, buyer: key(t.buyer), seller: key(t.seller) });
     for (const s of c.slots) q.upsertSlot.run(slotParams(s));
     return seq;
+  };
+  const commit = db.transaction(writeCommit);
+  // Group commit: the commands applied in one event-loop turn share one transaction.
+  const commitMany = db.transaction((changes: MarketCommit[]): void => {
+    for (const c of changes) writeCommit(c);
   });
 
   return {
     async commit(change) {
       return { seq: commit(change) };
+    },
+    async commitMany(changes) {
+      commitMany(changes);
     },
     async journal(market, slots) {
       if (slots.length === 0) return [];
