@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, hexlify, randomBytes } from 'ethers';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { REWARD_LEAF_ENCODING, energyMarketAt, packNetting, rewardTokenAt } from '@gridmesh/contracts-abi';
+import { REWARD_LEAF_ENCODING, energyMarketAt, gridTokenAt, packNetting, rewardTokenAt } from '@gridmesh/contracts-abi';
 import { startEmbeddedChain, type EmbeddedChain } from '../../server/src/chain/local-chain.ts';
 import { fundAndDeposit } from '../../server/src/chain/demo-funding.ts';
 import { chainProvider } from '../../server/src/chain/rpc.ts';
@@ -48,8 +48,10 @@ describe('chain: embedded chain survives a restart', function () {
     await fundAndDeposit(
       operator,
       chain.addresses,
-      users.map((u, i) => ({ address: u.address, deposit: BigInt(i + 1) * 1_000_000n, gasWei: 10n ** 17n })),
+      users.map((u, i) => ({ address: u.address, deposit: BigInt(i + 1) * 1_000_000n, gasWei: 10n ** 17n, ...(i === 0 ? { walletTokens: 250_000n } : {}) })),
     );
+    // Wallet tokens land in the wallet itself (the participant may deposit them later), not in escrow.
+    assert.deepEqual(await Promise.all(users.map((u) => gridTokenAt(chain!.addresses.gridToken, provider).balanceOf(u.address))), [250_000n, 0n, 0n, 0n]);
     const market = energyMarketAt(chain.addresses.energyMarket, operator);
     const slots = [1_800_000_000_000, 1_800_000_060_000];
     const n1 = packNetting([

@@ -9,6 +9,8 @@ export interface DemoParticipantFunding {
   deposit: bigint;
   /** Native wei sent for the participant's own transactions (withdraw, claim); 0 to skip. */
   gasWei?: bigint;
+  /** GridToken base units minted straight to the participant's wallet, so it can deposit more itself. */
+  walletTokens?: bigint;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function fundAndDeposit(operator: Signer, addresses: ChainAddresses
   for (const p of participants) {
     if (p.deposit > 0n) sent.push(await market.depositFor(p.address, p.deposit, { nonce: nonce++, gasLimit: 120_000n }));
     if (p.gasWei && p.gasWei > 0n) sent.push(await operator.sendTransaction({ to: p.address, value: p.gasWei, nonce: nonce++ }));
+    if (p.walletTokens && p.walletTokens > 0n) sent.push(await token.mint(p.address, p.walletTokens, { nonce: nonce++ }));
   }
   const receipts = await Promise.all(sent.map((tx) => tx.wait()));
   const failed = receipts.findIndex((r) => !r || r.status !== 1);

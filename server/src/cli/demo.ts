@@ -24,6 +24,8 @@ const homesDir = join(config.dataDir, 'homes');
 mkdirSync(homesDir, { recursive: true });
 /** Escrow each demo home gets on first start: 100 GRID (6 decimals). */
 const DEMO_DEPOSIT = 100_000_000n;
+/** 20 GRID left in each demo wallet, so a visitor can try Deposit from the dashboard. */
+const DEMO_WALLET_TOKENS = 20_000_000n;
 
 // Demo keystores share one generated password kept in the data dir (a real home keeps its own, see firmware-bridge/README.md).
 const passwordFile = join(homesDir, 'keystore-password');
@@ -207,10 +209,10 @@ try {
   void (async () => {
     if (chain && market) {
       const unfunded = [];
-      for (const h of homes) if ((await market.escrowOf(h.owner.address)) === 0n) unfunded.push({ address: h.owner.address, deposit: DEMO_DEPOSIT, gasWei: 10n ** 18n });
+      for (const h of homes) if ((await market.escrowOf(h.owner.address)) === 0n) unfunded.push({ address: h.owner.address, deposit: DEMO_DEPOSIT, gasWei: 10n ** 18n, walletTokens: DEMO_WALLET_TOKENS });
       if (unfunded.length) {
         await fundAndDeposit(operator!, chain.addresses, unfunded);
-        console.log(`[chain] funded ${unfunded.length} demo homes with ${Number(DEMO_DEPOSIT) / 1e6} GRID escrow each`);
+        console.log(`[chain] funded ${unfunded.length} demo homes with ${Number(DEMO_DEPOSIT) / 1e6} GRID escrow and ${Number(DEMO_WALLET_TOKENS) / 1e6} GRID in the wallet each`);
       }
     }
     if (tradingMode === 'rules') {
