@@ -18,6 +18,8 @@ function writeSafeInt(out: Uint8Array, offset: number, value: number): void {
 export class FastReadingDigest {
   private readonly struct = new Uint8Array(256);
   private readonly envelope = new Uint8Array(66);
+  /** The meter whose address bytes are in `struct` now. */
+  private meter = '';
 
   private constructor(private readonly keccak: IHasher, chainId: number) {
     this.struct.set(METER_READING_TYPEHASH, 0);
@@ -33,8 +35,12 @@ export class FastReadingDigest {
   /** keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(reading)); a fresh 32-byte array. */
   digest(r: MeterReading): Uint8Array {
     const s = this.struct;
-    s.fill(0, 32, 44);
-    s.set(Buffer.from(r.meter.slice(2), 'hex'), 44);
+    // Batches carry one meter: parse its hex only when it changes.
+    if (r.meter !== this.meter) {
+      s.fill(0, 32, 44);
+      s.set(Buffer.from(r.meter.slice(2), 'hex'), 44);
+      this.meter = r.meter;
+    }
     writeSafeInt(s, 64, r.seq);
     writeSafeInt(s, 96, r.timestamp);
     writeSafeInt(s, 128, r.importWh);

@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SignedMeterReading } from '@gridmesh/contracts-abi';
 import type { VerifyOutcome } from './reading-verifier.ts';
-import type { VerifyRequest, VerifyResponse } from './verify-worker.ts';
+import { NUMBERS_PER_READING, type VerifyRequest, type VerifyResponse } from './verify-message.ts';
 
 const OUTCOMES: VerifyOutcome[] = ['ok', 'bad-signature', 'wrong-signer'];
 
@@ -88,10 +88,21 @@ export class VerifyPool {
     let w = this.workers[0];
     for (const c of this.workers) if (c.load < w.load) w = c;
     const id = this.nextId++;
+    const n = readings.length;
+    const meters = new Array<string>(n);
+    const signatures = new Array<string>(n);
+    const numbers = new Float64Array(n * NUMBERS_PER_READING);
+    for (let i = 0, o = 0; i < n; i++, o += NUMBERS_PER_READING) {
+      const r = readings[i];
+      meters[i] = r.meter;
+      signatures[i] = r.signature;
+      numbers[o] = r.seq; numbers[o + 1] = r.timestamp; numbers[o + 2] = r.importWh;
+      numbers[o + 3] = r.exportWh; numbers[o + 4] = r.powerW; numbers[o + 5] = r.flags;
+    }
     return new Promise((resolve, reject) => {
-      w.pending.set(id, { resolve, reject, n: readings.length });
-      w.load += readings.length;
-      w.worker.postMessage({ id, readings } satisfies VerifyRequest);
+      w.pending.set(id, { resolve, reject, n });
+      w.load += n;
+      w.worker.postMessage({ id, meters, numbers, signatures } satisfies VerifyRequest, [numbers.buffer]);
     });
   }
 

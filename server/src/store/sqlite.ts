@@ -118,9 +118,10 @@ export function openSqliteStore(path: string): Store {
        WHERE meter=@meter AND owner=@owner`,
     ),
     listMeters: db.prepare('SELECT * FROM meters ORDER BY created_at, meter'),
+    // Positional parameters: binding ten values by position needs no per-row parameter object (hot path of ingestion).
     insertReading: db.prepare(
       `INSERT OR IGNORE INTO readings(meter,seq,timestamp,import_wh,export_wh,power_w,flags,signature,phases,received_at)
-       VALUES (@meter,@seq,@timestamp,@importWh,@exportWh,@powerW,@flags,@signature,@phases,@receivedAt)`,
+       VALUES (?,?,?,?,?,?,?,?,?,?)`,
     ),
     readingBySeq: db.prepare('SELECT * FROM readings WHERE meter = ? AND seq = ?'),
     latestReading: db.prepare('SELECT * FROM readings WHERE meter = ? ORDER BY seq DESC LIMIT 1'),
@@ -131,25 +132,23 @@ export function openSqliteStore(path: string): Store {
     countMeter: db.prepare('SELECT count(*) AS n FROM readings WHERE meter = ?'),
   };
 
+  /** Inserts one reading (ignored if its (meter, seq) exists); 1 if inserted, else 0. */
+  const insertReadingRow = (r: StoredReading): number =>
+    q.insertReading.run(
+      key(r.meter), r.seq, r.timestamp, r.importWh, r.exportWh, r.powerW, r.flags, r.signature,
+      r.phases ? JSON.stringify(r.phases) : null, r.receivedAt,
+    ).changes;
+
   const insertReadings = db.transaction((rows: StoredReading[]) => {
     let inserted = 0;
-    for (const r of rows) {
-      const info = q.insertReading.run({
-        ...r,
-        meter: key(r.meter),
-        phases: r.phases ? JSON.stringify(r.phases) : null,
-      });
-      inserted += info.changes;
-    }
+    for (const r of rows) inserted += insertReadingRow(r);
     return inserted;
   });
 
   const insertReadingGroups = db.transaction((groups: StoredReading[][]) =>
     groups.map((rows) => {
       let inserted = 0;
-      for (const r of rows) {
-        inserted += q.insertReading.run({ ...r, meter: key(r.meter), phases: r.phases ? JSON.stringify(r.phases) : null }).changes;
-      }
+      for (const r of rows) inserted += insertReadingRow(r);
       return { inserted, existing: rows.length - inserted };
     }),
   );
