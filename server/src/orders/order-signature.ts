@@ -1,9 +1,9 @@
-// Fast EIP-712 `Order` digest (precomputed domain separator and type hash, noble keccak) and signer recovery with libsecp256k1.
+// Fast EIP-712 `Order` digest (precomputed domain separator, type hash and market-name hashes; WASM keccak once loaded) and signer recovery with libsecp256k1.
 import secp256k1 from 'secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
+import { createKeccak, type IHasher } from 'hash-wasm';
 import { TypedDataEncoder } from 'ethers';
 import { ORDER_TYPE, OrderSideCode, TimeInForceCode, gridmeshDomain, type Address, type OrderSubmission } from '@gridmesh/contracts-abi';
-import { addressOfPublicKey } from '../ingest/reading-verifier.ts';
 
 const SECP256K1_N_HALF = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 const TYPE_HASH = keccak_256(new TextEncoder().encode(ORDER_TYPE));
@@ -16,33 +16,75 @@ function word(value: bigint, out: Uint8Array, offset: number): void {
   for (let i = 31; i >= 0; i--) { out[offset + i] = Number(v & 0xffn); v >>= 8n; }
 }
 
+/** Writes a non-negative JS safe integer big-endian into the 32-byte word at `offset` (no BigInt on the hot path). */
+function writeUint(out: Uint8Array, offset: number, value: number): void {
+  out.fill(0, offset, offset + 24);
+  const lo = value % 0x1_0000_0000;
+  const hi = Math.floor(value / 0x1_0000_0000);
+  out[offset + 24] = hi >>> 24; out[offset + 25] = (hi >>> 16) & 0xff; out[offset + 26] = (hi >>> 8) & 0xff; out[offset + 27] = hi & 0xff;
+  out[offset + 28] = lo >>> 24; out[offset + 29] = (lo >>> 16) & 0xff; out[offset + 30] = (lo >>> 8) & 0xff; out[offset + 31] = lo & 0xff;
+}
+
+const safeUint = (n: number) => Number.isSafeInteger(n) && n >= 0;
+
 export class OrderSigner {
   private readonly domainSeparator: Uint8Array;
+  /** keccak256 of market names already seen (a handful of markets; bounded so odd input cannot grow it). */
+  private readonly marketHashes = new Map<string, Uint8Array>();
+  /** WASM keccak (≈10× @noble per call) once loaded; until then, and as the reference, @noble/hashes. */
+  private wasm: IHasher | null = null;
+  private readonly struct = new Uint8Array(32 * 10);
+  private readonly envelope = new Uint8Array(66);
 
   constructor(readonly chainId: number) {
     this.domainSeparator = Buffer.from(TypedDataEncoder.hashDomain(gridmeshDomain(chainId)).slice(2), 'hex');
+    this.struct.set(TYPE_HASH, 0);
+    this.envelope[0] = 0x19;
+    this.envelope[1] = 0x01;
+    this.envelope.set(this.domainSeparator, 2);
+    createKeccak(256).then((k) => { this.wasm = k; }, () => undefined);
+  }
+
+  /** Resolves once the WASM hasher is in use (tests and benchmarks; correctness never depends on it). */
+  async ready(): Promise<void> {
+    if (!this.wasm) this.wasm = await createKeccak(256);
+  }
+
+  private keccak(bytes: Uint8Array): Uint8Array {
+    const k = this.wasm;
+    if (!k) return keccak_256(bytes);
+    k.init();
+    k.update(bytes);
+    return k.digest('binary');
+  }
+
+  private marketHash(market: string): Uint8Array {
+    let h = this.marketHashes.get(market);
+    if (!h) {
+      h = this.keccak(new TextEncoder().encode(market));
+      if (this.marketHashes.size < 256) this.marketHashes.set(market, h);
+    }
+    return h;
   }
 
   /** keccak256("\x19\x01" ‖ domainSeparator ‖ hashStruct(Order)). */
   digest(o: SignedOrderFields): Uint8Array {
-    const enc = new Uint8Array(32 * 10);
-    enc.set(TYPE_HASH, 0);
-    word(BigInt(o.participant), enc, 32);
-    enc.set(keccak_256(new TextEncoder().encode(o.market)), 64);
-    word(BigInt(o.slot), enc, 96);
-    word(BigInt(OrderSideCode[o.side]), enc, 128);
+    const enc = this.struct;
+    const participant = o.participant.startsWith('0x') ? o.participant.slice(2) : o.participant;
+    if (participant.length === 40 && /^[0-9a-fA-F]{40}$/.test(participant)) {
+      enc.fill(0, 32, 44);
+      enc.set(Buffer.from(participant, 'hex'), 44);
+    } else word(BigInt(o.participant), enc, 32);
+    enc.set(this.marketHash(o.market), 64);
+    for (const [offset, value] of [[96, o.slot], [192, o.quantityWh], [256, o.nonce], [288, o.expiry]] as const) {
+      if (safeUint(value)) writeUint(enc, offset, value);
+      else word(BigInt(value), enc, offset);
+    }
+    writeUint(enc, 128, OrderSideCode[o.side]);
     word(BigInt(o.price), enc, 160);
-    word(BigInt(o.quantityWh), enc, 192);
-    word(BigInt(TimeInForceCode[o.timeInForce]), enc, 224);
-    word(BigInt(o.nonce), enc, 256);
-    word(BigInt(o.expiry), enc, 288);
-    const structHash = keccak_256(enc);
-    const msg = new Uint8Array(66);
-    msg[0] = 0x19;
-    msg[1] = 0x01;
-    msg.set(this.domainSeparator, 2);
-    msg.set(structHash, 34);
-    return keccak_256(msg);
+    writeUint(enc, 224, TimeInForceCode[o.timeInForce]);
+    this.envelope.set(this.keccak(enc), 34);
+    return this.keccak(this.envelope);
   }
 
   /** The signer's address (lower case), or null for a malformed or malleable signature. */
@@ -54,7 +96,8 @@ export class OrderSigner {
     const v = sig[64] >= 27 ? sig[64] - 27 : sig[64];
     if (v !== 0 && v !== 1) return null;
     try {
-      return addressOfPublicKey(secp256k1.ecdsaRecover(rs, v, this.digest(o), false)) as Address;
+      const pub = secp256k1.ecdsaRecover(rs, v, this.digest(o), false);
+      return ('0x' + Buffer.from(this.keccak(pub.subarray(1)).subarray(12)).toString('hex')) as Address;
     } catch {
       return null;
     }
