@@ -330,7 +330,9 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
 
   await new Promise<void>((resolveListen, reject) => {
     http.once('error', reject);
-    http.listen(config.port, config.host, () => resolveListen());
+    // A deep accept queue: a burst of connecting clients (a neighbourhood reconnecting after an outage) waits in the
+    // kernel instead of being dropped into 1 s + 2 s SYN retries by Node's default backlog of 511.
+    http.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolveListen());
   });
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
