@@ -52,29 +52,41 @@ export function domainSeparator(chainId: number): Uint8Array {
   return keccak_256(buf);
 }
 
-/** Computes EIP-712 digests of MeterReadings for one chain; reuses its buffers (not reentrant across awaits). */
+/** A keccak-256 implementation: bytes in, a fresh 32-byte digest out. */
+export type Keccak256 = (bytes: Uint8Array) => Uint8Array;
+
+/**
+ * Computes EIP-712 digests of MeterReadings for one chain; reuses its buffers (not reentrant across awaits).
+ * The keccak is pluggable so a hot path can pass a faster one (the server uses WASM keccak); the layout stays here.
+ */
 export class MeterReadingHasher {
   private readonly struct = new Uint8Array(256);
   private readonly envelope = new Uint8Array(66);
+  /** The meter whose address bytes are in `struct` now: a batch carries one meter, so its hex is parsed once. */
+  private meter = '';
 
-  constructor(readonly chainId: number) {
+  constructor(readonly chainId: number, private readonly keccak: Keccak256 = keccak_256) {
     this.struct.set(METER_READING_TYPEHASH, 0);
     this.envelope[0] = 0x19;
     this.envelope[1] = 0x01;
     this.envelope.set(domainSeparator(chainId), 2);
   }
 
+  /** keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(reading)); a fresh 32-byte array. */
   digest(r: MeterReading): Uint8Array {
     const s = this.struct;
-    s.fill(0, 32);
-    hexToBytes(r.meter, s, 32 + 12);
+    if (r.meter !== this.meter) {
+      s.fill(0, 32, 64);
+      hexToBytes(r.meter, s, 32 + 12);
+      this.meter = r.meter;
+    }
     writeSafeInt(s, 64, r.seq);
     writeSafeInt(s, 96, r.timestamp);
     writeSafeInt(s, 128, r.importWh);
     writeSafeInt(s, 160, r.exportWh);
     writeSafeInt(s, 192, r.powerW);
     writeSafeInt(s, 224, r.flags);
-    this.envelope.set(keccak_256(s), 34);
-    return keccak_256(this.envelope);
+    this.envelope.set(this.keccak(s), 34);
+    return this.keccak(this.envelope);
   }
 }

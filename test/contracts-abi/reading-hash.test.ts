@@ -30,6 +30,14 @@ describe('contracts-abi: MeterReading EIP-712 digest', () => {
     );
   });
 
+  it('stays equal to ethers when readings of different meters alternate (the meter bytes are cached per meter)', () => {
+    const meters = [meter, Wallet.createRandom().address as `0x${string}`, meter.toLowerCase() as `0x${string}`];
+    for (let i = 0; i < 9; i++) {
+      const reading = { meter: meters[i % 3], seq: i, timestamp: 1_700_000_000_000 + i, importWh: i * 7, exportWh: i, powerW: -i * 100, flags: 0 };
+      assert.equal(bytesToHex(hasher.digest(reading)), TypedDataEncoder.hash(gridmeshDomain(chainId), MeterReadingTypes, reading));
+    }
+  });
+
   it('a reading with a missing field and a wrong type is refused naming both fields', () => {
     const result = validate('SignedMeterReading', { meter, seq: -1, timestamp: 1, importWh: 0, exportWh: 0, flags: 0, signature: '0x' + '1'.repeat(130) });
     assert.equal(result.ok, false);
