@@ -1,13 +1,11 @@
 // One call for the server: embedded chain (default) or CHAIN_RPC_URL, chain client, settlement outbox started, demo funding once.
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { energyMarketAt, gridTokenAt, rewardTokenAt } from '@gridmesh/contracts-abi';
-import { chainConfigFromEnv, connectChain, type ChainClient, type ChainConfig } from './client.ts';
+import { chainClientFor, chainConfigFromEnv, connectChain, type ChainClient, type ChainConfig } from './client.ts';
 import { fundAndDeposit, type DemoParticipantFunding } from './demo-funding.ts';
 import { startEmbeddedChain, type ChainAddresses, type EmbeddedChain } from './local-chain.ts';
 import { SettlementOutbox, type OutboxEvents } from './outbox.ts';
 import { SqliteSettlementOutboxStore } from './outbox-sqlite.ts';
-import { chainProvider } from './rpc.ts';
 
 export interface ChainAdapterOptions {
   /** Holds chain.json, the block journal and the operator keystore of the embedded chain. */
@@ -54,7 +52,8 @@ export async function startChainAdapter(o: ChainAdapterOptions): Promise<ChainAd
       addresses: embedded.addresses,
     };
   }
-  const client = embedded ? embeddedClient(embedded, config) : await connectChain(config);
+  // The embedded chain already holds the decrypted operator wallet: no second scrypt round.
+  const client = embedded ? chainClientFor(config, embedded.operator) : await connectChain(config);
   const firstStart = embedded !== undefined && embedded.replayedBlocks === 0;
   if (firstStart && o.demoParticipants?.length) await fundAndDeposit(client.operator, config.addresses, o.demoParticipants);
   const store = new SqliteSettlementOutboxStore(o.outboxDb ?? join(o.dataDir, 'settlement-outbox.sqlite'));
@@ -85,17 +84,3 @@ export async function startChainAdapter(o: ChainAdapterOptions): Promise<ChainAd
   };
 }
 
-/** The embedded chain already holds the decrypted operator wallet; no second scrypt round. */
-function embeddedClient(chain: EmbeddedChain, config: ChainConfig): ChainClient {
-  const provider = chainProvider(chain.rpcUrl, chain.chainId);
-  const operator = chain.operator.connect(provider);
-  return {
-    config,
-    provider,
-    operator,
-    market: energyMarketAt(config.addresses.energyMarket, operator),
-    gridToken: gridTokenAt(config.addresses.gridToken, operator),
-    rewardToken: rewardTokenAt(config.addresses.rewardToken, operator),
-    close: () => provider.destroy(),
-  };
-}

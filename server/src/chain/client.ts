@@ -58,8 +58,13 @@ export function chainConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ChainC
 }
 
 export async function connectChain(config: ChainConfig): Promise<ChainClient> {
+  return chainClientFor(config, await loadOperatorWallet(config.keystorePath, config.keystorePassword));
+}
+
+/** A client for `config` acting with an already decrypted operator wallet. */
+export function chainClientFor(config: ChainConfig, wallet: Wallet): ChainClient {
   const provider = chainProvider(config.rpcUrl, config.chainId);
-  const operator = (await loadOperatorWallet(config.keystorePath, config.keystorePassword)).connect(provider);
+  const operator = wallet.connect(provider);
   return {
     config,
     provider,
