@@ -18,6 +18,7 @@ import { computeFlows, type Flows } from './realtime/flows.ts';
 import { apiRoutes } from './http/routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { marketRoutes } from './http/market-routes.ts';
+import { rewardRoutes } from './http/reward-routes.ts';
 import { authRoutes } from './http/auth-routes.ts';
 import { opsRoutes, type ChainInfo, type DemoHomeKey, type OperatorSources } from './http/ops-routes.ts';
 import { rateLimiter } from './http/rate-limit.ts';
@@ -283,6 +284,7 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     store, markets, orders, clock, roomSeq: (room) => hub.seq(room), flows: flowsOf,
     escrow: (p) => escrow.read(p),
   }));
+  app.use('/api', rewardRoutes({ store }));
   app.use('/api', rulesRoutes({ rules: tradeRules, delegations, now }));
   app.use('/api', opsRoutes({
     store, registry, live, markets, clock, baseUrl: () => baseUrl,

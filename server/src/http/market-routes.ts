@@ -197,22 +197,6 @@ export function marketRoutes(deps: MarketRouteDeps): Router {
     const header = ['market', 'slot', 'meteredImportWh', 'meteredExportWh', 'soldWh', 'boughtWh', 'deliveredWh', 'undeliveredWh', 'boughtDeliveredWh', 'paid', 'received', 'imbalancePaid', 'imbalanceReceived', 'net', 'status', 'txHash'] as const;
     sendCsv(res, 'settlements.csv', [...header], rows.map((r) => header.map((h) => (r as Record<string, unknown>)[h])));
   });
-  r.get('/participants/:address/rewards', async (req, res) => {
-    const me = requireSelf(req, res);
-    const accruals = await deps.store.settlements.rewards(me, { limit: 10_000 });
-    const bySlot = new Map<number, { slot: number; delivery: bigint; uptime: bigint }>();
-    let accrued = 0n;
-    for (const a of accruals) {
-      const e = bySlot.get(a.slot) ?? { slot: a.slot, delivery: 0n, uptime: 0n };
-      e[a.kind] += BigInt(a.amount);
-      accrued += BigInt(a.amount);
-      bySlot.set(a.slot, e);
-    }
-    res.json({
-      accrued: accrued.toString(), published: '0', claimed: '0', claimable: '0', epochs: [],
-      bySlot: [...bySlot.values()].map((e) => ({ slot: e.slot, delivery: e.delivery.toString(), uptime: e.uptime.toString() })),
-    });
-  });
   r.get('/participants/:address/export/trades.csv', async (req, res) => {
     const me = requireSelf(req, res);
     const trades = await myTrades(req, me);
