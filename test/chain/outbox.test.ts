@@ -15,6 +15,8 @@ import { fundAndDeposit } from '../../server/src/chain/demo-funding.ts';
 import { loadOperatorWallet } from '../../server/src/chain/keystore.ts';
 import { chainProvider } from '../../server/src/chain/rpc.ts';
 import type { SettlementBatch } from '../../server/src/chain/outbox-store.ts';
+import { rewardEpochTree } from '../../server/src/settlement/rewards.ts';
+import { rewardTokenAt } from '@gridmesh/contracts-abi';
 import { startChainFixture, type ChainFixture } from './helpers.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -124,6 +126,46 @@ describe('chain: settlement outbox', function () {
     assert.equal(store.get(slot + 60_000)!.status, 'confirmed');
     assert.equal(await f.market.slotSettled(slot), false);
     confirmedBatches.push(fine);
+    await expectedEscrow(f.market, participants, DEPOSIT, confirmedBatches);
+  });
+
+  it('publishes reward roots in the same nonce stream as slot batches; a claim with the served proof pays; a superseded epoch does not block', async () => {
+    const [a, b] = participants;
+    const epoch1 = rewardEpochTree([{ account: a, cumulative: 5n * 10n ** 18n }, { account: b, cumulative: 2n * 10n ** 18n }]);
+    const slot = 1_900_300_000_000;
+    const batch = randomBatch(slot, participants, 11);
+    assert.equal(outbox.enqueue(batch), true);
+    assert.equal(outbox.enqueueRewardRoot({ epoch: 1, root: epoch1.root, toSlot: slot }), true);
+    assert.equal(outbox.enqueueRewardRoot({ epoch: 1, root: epoch1.root, toSlot: slot }), false, 'an epoch is queued once');
+    await withTimeout(outbox.whenIdle(), 30_000, 'outbox idle');
+    confirmedBatches.push(batch);
+    const row = store.getRewardRoot(1)!;
+    assert.equal(row.status, 'confirmed');
+    assert.equal(row.alreadySettled, false);
+    assert.ok(row.gasUsed! > 0n);
+    assert.notEqual(row.nonce, store.get(slot)!.nonce);
+    assert.equal(await f.market.rewardEpoch(), 1n);
+    assert.equal(await f.market.rewardRoot(), epoch1.root);
+
+    // Anyone may relay a claim; the tokens go to the account.
+    await (await f.market.claimFor(a, 5n * 10n ** 18n, epoch1.proof(a)!)).wait();
+    const rewardToken = rewardTokenAt(await f.market.rewardToken(), f.operator);
+    assert.equal(await rewardToken.balanceOf(a), 5n * 10n ** 18n);
+    assert.equal(await f.market.rewardsClaimed(a), 5n * 10n ** 18n);
+
+    // Epoch 3 reached the chain first (another run); epoch 2 is then superseded, confirmed without a transaction.
+    const epoch3 = rewardEpochTree([{ account: a, cumulative: 7n * 10n ** 18n }]);
+    await (await f.market.publishRewardRoot(3, epoch3.root)).wait();
+    outbox.enqueueRewardRoot({ epoch: 2, root: epoch1.root, toSlot: slot + 60_000 });
+    const next = randomBatch(slot + 60_000, participants, 12);
+    outbox.enqueue(next);
+    await withTimeout(outbox.whenIdle(), 30_000, 'outbox idle');
+    confirmedBatches.push(next);
+    assert.equal(store.getRewardRoot(2)!.status, 'confirmed');
+    assert.equal(store.getRewardRoot(2)!.alreadySettled, true);
+    assert.equal(store.get(slot + 60_000)!.status, 'confirmed');
+    assert.equal(await f.market.rewardRoot(), epoch3.root);
+    assert.deepEqual(store.listRecentRewardRoots(5).map((r) => r.epoch), [2, 1]);
     await expectedEscrow(f.market, participants, DEPOSIT, confirmedBatches);
   });
 });

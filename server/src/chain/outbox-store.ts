@@ -1,4 +1,4 @@
-// Port of the settlement outbox: what the driver needs from persistence (one row per delivery slot batch).
+// Port of the chain outbox: what the driver needs from persistence (one row per slot batch, one per reward-root epoch).
 
 /** One slot's settlement as sent to EnergyMarket.settleSlot (packed netting, see packNetting in contracts-abi). */
 export interface SettlementBatch {
@@ -15,7 +15,8 @@ export interface SettlementBatch {
 
 export type OutboxStatus = 'pending' | 'sent' | 'confirmed' | 'failed';
 
-export interface OutboxEntry extends SettlementBatch {
+/** The transaction state every outbox row carries, whatever it sends. */
+export interface OutboxTxState {
   status: OutboxStatus;
   /** Send attempts so far (broadcasts and refused estimates). */
   attempts: number;
@@ -25,12 +26,31 @@ export interface OutboxEntry extends SettlementBatch {
   rawTx: string | null;
   gasUsed: bigint | null;
   blockNumber: number | null;
-  /** Confirmed because the chain already had the slot (an earlier send won); no second debit happened. */
+  /**
+   * Confirmed without this row's transaction: the chain already had the slot (an earlier send won; no second debit
+   * happened), or a later reward epoch was already published (this root is superseded; claims use the later one).
+   */
   alreadySettled: boolean;
   lastError: string | null;
   createdAt: number;
   updatedAt: number;
 }
+
+export interface OutboxEntry extends SettlementBatch, OutboxTxState {}
+
+/** One reward epoch's root for EnergyMarket.publishRewardRoot(epoch, root). */
+export interface RewardRootPublication {
+  /** Contract epoch number, strictly increasing. */
+  epoch: number;
+  root: string;
+  /** The epoch covers reward accruals of slots < toSlot (ms). */
+  toSlot: number;
+}
+
+export interface RewardRootEntry extends RewardRootPublication, OutboxTxState {}
+
+/** Which row a mark is for: a slot's settlement batch or an epoch's reward root. */
+export type OutboxRef = { kind: 'settleSlot'; slotId: number } | { kind: 'rewardRoot'; epoch: number };
 
 export interface SentMark {
   txHash: string;
@@ -54,12 +74,19 @@ export interface SettlementOutboxStore {
   listUnconfirmed(): OutboxEntry[];
   /** Most recent batches first, for the operator's settlement view. */
   listRecent(limit: number): OutboxEntry[];
-  markSent(slotId: number, sent: SentMark, now: number): void;
-  markConfirmed(slotId: number, confirmed: ConfirmedMark, now: number): void;
-  /** Permanent failure (the contract refuses the batch): kept for the operator, no longer retried. */
-  markFailed(slotId: number, error: string, attempts: number, now: number): void;
-  /** Transient error: the batch stays unconfirmed; `resetToPending` also forgets the signed transaction. */
-  recordError(slotId: number, error: string, attempts: number, now: number, resetToPending: boolean): void;
-  /** Operator action: a failed batch becomes pending again. */
-  requeue(slotId: number, now: number): void;
+  /** Stores a reward root as pending; false (and nothing changes) when the epoch is already in the outbox. */
+  putRewardRoot(publication: RewardRootPublication, now: number): boolean;
+  getRewardRoot(epoch: number): RewardRootEntry | undefined;
+  /** Pending and sent reward roots, oldest epoch first. */
+  listUnconfirmedRewardRoots(): RewardRootEntry[];
+  /** Most recent epochs first. */
+  listRecentRewardRoots(limit: number): RewardRootEntry[];
+  markSent(ref: OutboxRef, sent: SentMark, now: number): void;
+  markConfirmed(ref: OutboxRef, confirmed: ConfirmedMark, now: number): void;
+  /** Permanent failure (the contract refuses the transaction): kept for the operator, no longer retried. */
+  markFailed(ref: OutboxRef, error: string, attempts: number, now: number): void;
+  /** Transient error: the row stays unconfirmed; `resetToPending` also forgets the signed transaction. */
+  recordError(ref: OutboxRef, error: string, attempts: number, now: number, resetToPending: boolean): void;
+  /** Operator action: a failed row becomes pending again. */
+  requeue(ref: OutboxRef, now: number): void;
 }

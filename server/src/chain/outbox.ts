@@ -1,14 +1,29 @@
-// Settlement outbox driver: sends stored slot batches to EnergyMarket.settleSlot, confirms them, retries, survives restarts.
-import { keccak256, type FeeData, type JsonRpcProvider, type TransactionReceipt, type Wallet } from 'ethers';
+// Chain outbox driver: sends stored slot batches (settleSlot) and reward roots (publishRewardRoot) with the operator key,
+// confirms them, retries, survives restarts. The only sender with that key, so it owns the operator's nonces.
+import { keccak256, type ContractTransaction, type FeeData, type JsonRpcProvider, type TransactionReceipt, type Wallet } from 'ethers';
 import type { EnergyMarket } from '@gridmesh/contracts-abi';
-import type { OutboxEntry, SettlementBatch, SettlementOutboxStore } from './outbox-store.ts';
+import type { OutboxEntry, OutboxRef, OutboxTxState, RewardRootEntry, RewardRootPublication, SettlementBatch, SettlementOutboxStore } from './outbox-store.ts';
 
 export interface OutboxEvents {
   confirmed?(entry: OutboxEntry): void;
   failed?(entry: OutboxEntry): void;
-  /** A transient error (RPC down, timeout); the batch will be retried after `retryInMs`. */
-  retry?(slotId: number, error: string, retryInMs: number): void;
+  rewardRootConfirmed?(entry: RewardRootEntry): void;
+  rewardRootFailed?(entry: RewardRootEntry): void;
+  /** A transient error (RPC down, timeout); the row will be retried after `retryInMs`. `ref` is null for a driver bug. */
+  retry?(ref: OutboxRef | null, error: string, retryInMs: number): void;
 }
+
+/** A stored row the driver works on: which one it is and its transaction state. */
+interface Job {
+  ref: OutboxRef;
+  /** Key of the retry schedule. */
+  key: string;
+  state: OutboxTxState;
+}
+
+const jobKey = (ref: OutboxRef) => (ref.kind === 'settleSlot' ? `slot:${ref.slotId}` : `epoch:${ref.epoch}`);
+const slotJob = (e: OutboxEntry): Job => { const ref: OutboxRef = { kind: 'settleSlot', slotId: e.slotId }; return { ref, key: jobKey(ref), state: e }; };
+const rootJob = (e: RewardRootEntry): Job => { const ref: OutboxRef = { kind: 'rewardRoot', epoch: e.epoch }; return { ref, key: jobKey(ref), state: e }; };
 
 export interface SettlementOutboxOptions {
   store: SettlementOutboxStore;
@@ -82,7 +97,7 @@ export class SettlementOutbox {
   private fees: { at: number; data: FeeData } | undefined;
   private readonly now: () => number;
   private readonly events: OutboxEvents;
-  private readonly retryAt = new Map<number, { at: number; delay: number }>();
+  private readonly retryAt = new Map<string, { at: number; delay: number }>();
   private nextNonce: number | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -114,9 +129,20 @@ export class SettlementOutbox {
   /** Commits the batch (before anything is sent) and wakes the driver. False when the slot was already queued. */
   enqueue(batch: SettlementBatch): boolean {
     const added = this.store.put(batch, this.now());
+    this.kick();
+    return added;
+  }
+
+  /** Commits a reward epoch's root (before anything is sent) and wakes the driver. False when the epoch was already queued. */
+  enqueueRewardRoot(publication: RewardRootPublication): boolean {
+    const added = this.store.putRewardRoot(publication, this.now());
+    this.kick();
+    return added;
+  }
+
+  private kick(): void {
     this.woken = true;
     this.wake?.();
-    return added;
   }
 
   start(): void {
@@ -127,16 +153,30 @@ export class SettlementOutbox {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.woken = true;
-    this.wake?.();
+    this.kick();
     await this.loop;
     this.loop = undefined;
   }
 
-  /** Resolves once no batch is pending or sent (failed ones do not count). */
+  /** Resolves once no batch or reward root is pending or sent (failed ones do not count). */
   whenIdle(): Promise<void> {
-    if (this.store.listUnconfirmed().length === 0) return Promise.resolve();
+    if (this.openJobs().length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Pending and sent rows of both kinds. */
+  private openJobs(): Job[] {
+    return [...this.store.listUnconfirmed().map(slotJob), ...this.store.listUnconfirmedRewardRoots().map(rootJob)];
+  }
+
+  /** The row's current stored state (marks change it). */
+  private reload(job: Job): Job {
+    const state = job.ref.kind === 'settleSlot' ? this.store.get(job.ref.slotId) : this.store.getRewardRoot(job.ref.epoch);
+    return state ? { ...job, state } : job;
+  }
+
+  private describeJob(job: Job): string {
+    return job.ref.kind === 'settleSlot' ? `slot ${job.ref.slotId}` : `reward epoch ${job.ref.epoch}`;
   }
 
   private async run(): Promise<void> {
@@ -145,12 +185,12 @@ export class SettlementOutbox {
       try {
         await this.step();
       } catch (err) {
-        // Only unexpected bugs land here; per-batch errors are handled inside step().
-        this.events.retry?.(-1, describe(err), this.retryInitialMs);
+        // Only unexpected bugs land here; per-row errors are handled inside step().
+        this.events.retry?.(null, describe(err), this.retryInitialMs);
         await sleep(this.retryInitialMs);
       }
-      // Re-read synchronously: a batch enqueued while step() was finishing must not count as idle.
-      const open = this.store.listUnconfirmed();
+      // Re-read synchronously: a row enqueued while step() was finishing must not count as idle.
+      const open = this.openJobs();
       if (open.length === 0) {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
       }
@@ -169,50 +209,53 @@ export class SettlementOutbox {
     }
   }
 
-  private nextDueInMs(open: OutboxEntry[]): number {
+  private nextDueInMs(open: Job[]): number {
     if (open.length === 0) return 1000;
     const now = this.now();
     let soonest = Infinity;
-    for (const e of open) soonest = Math.min(soonest, (this.retryAt.get(e.slotId)?.at ?? now) - now);
+    for (const j of open) soonest = Math.min(soonest, (this.retryAt.get(j.key)?.at ?? now) - now);
     return Math.max(soonest, 0) || 0;
   }
 
-  /** One pass: re-check sent batches, send due pending ones (up to maxInFlight), wait for their receipts. */
+  /** One pass: re-check sent rows, send due pending ones (up to maxInFlight), wait for their receipts. */
   private async step(): Promise<void> {
     const now = this.now();
-    const due = this.store
-      .listUnconfirmed()
-      .filter((e) => (this.retryAt.get(e.slotId)?.at ?? 0) <= now)
+    const due = this.openJobs()
+      .filter((j) => (this.retryAt.get(j.key)?.at ?? 0) <= now)
+      // Sent ones first, in nonce order: a stored transaction must reach the node before any newer nonce. Pending ones
+      // in the order they were stored (a reward root after the slots it covers).
+      .sort((a, b) =>
+        a.state.status === b.state.status
+          ? (a.state.nonce ?? 0) - (b.state.nonce ?? 0) || a.state.createdAt - b.state.createdAt || (a.key < b.key ? -1 : 1)
+          : a.state.status === 'sent' ? -1 : 1)
       .slice(0, this.maxInFlight);
-    // Sent ones first, in nonce order: a stored transaction must reach the node before any newer nonce.
-    due.sort((a, b) => (a.status === b.status ? (a.nonce ?? 0) - (b.nonce ?? 0) || a.slotId - b.slotId : a.status === 'sent' ? -1 : 1));
-    const inFlight: OutboxEntry[] = [];
-    for (const entry of due) {
+    const inFlight: Job[] = [];
+    for (const job of due) {
       try {
-        const flying = entry.status === 'sent' ? await this.resume(entry) : await this.send(entry, await this.feeData());
+        const flying = job.state.status === 'sent' ? await this.resume(job) : await this.send(job, await this.feeData());
         if (flying) inFlight.push(flying);
       } catch (err) {
-        this.transientError(entry, err, false);
+        this.transientError(job, err, false);
       }
     }
     await Promise.all(
-      inFlight.map(async (entry) => {
+      inFlight.map(async (job) => {
         try {
-          const receipt = await this.waitForInclusion(entry.txHash as string);
+          const receipt = await this.waitForInclusion(job.state.txHash as string);
           if (!receipt) {
-            // Not mined yet: look again on a later pass so new slots are not held up behind it.
-            const age = this.now() - (this.store.get(entry.slotId)?.updatedAt ?? this.now());
-            if (age > this.receiptTimeoutMs) throw new Error(`transaction ${entry.txHash} not mined ${Math.round(age / 1000)} s after sending`);
-            this.recheckLater(entry.slotId);
+            // Not mined yet: look again on a later pass so new rows are not held up behind it.
+            const age = this.now() - (this.reload(job).state.updatedAt ?? this.now());
+            if (age > this.receiptTimeoutMs) throw new Error(`transaction ${job.state.txHash} not mined ${Math.round(age / 1000)} s after sending`);
+            this.recheckLater(job);
             return;
           }
           if (this.confirmations > 1 && (await this.provider.getBlockNumber()) - receipt.blockNumber + 1 < this.confirmations) {
-            this.recheckLater(entry.slotId);
+            this.recheckLater(job);
             return;
           }
-          await this.onReceipt(entry, receipt);
+          await this.onReceipt(job, receipt);
         } catch (err) {
-          this.transientError(entry, err, false);
+          this.transientError(job, err, false);
         }
       }),
     );
@@ -223,16 +266,15 @@ export class SettlementOutbox {
     return this.fees.data;
   }
 
-  private transientError(entry: OutboxEntry, err: unknown, resetToPending: boolean): void {
-    const previous = this.retryAt.get(entry.slotId)?.delay ?? 0;
+  private transientError(job: Job, err: unknown, resetToPending: boolean): void {
+    const previous = this.retryAt.get(job.key)?.delay ?? 0;
     const delay = Math.min(this.retryMaxMs, previous ? previous * 2 : this.retryInitialMs);
     const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));
-    this.retryAt.set(entry.slotId, { at: this.now() + jittered, delay });
+    this.retryAt.set(job.key, { at: this.now() + jittered, delay });
     this.nextNonce = undefined; // re-read from the chain: the failure may have left a gap or consumed a nonce
     this.fees = undefined; // an underpriced transaction is one cause of errors
-    const current = this.store.get(entry.slotId) ?? entry;
-    this.store.recordError(entry.slotId, describe(err), current.attempts, this.now(), resetToPending);
-    this.events.retry?.(entry.slotId, describe(err), jittered);
+    this.store.recordError(job.ref, describe(err), this.reload(job).state.attempts, this.now(), resetToPending);
+    this.events.retry?.(job.ref, describe(err), jittered);
   }
 
   /** Local nonce counter (a burst gets consecutive nonces without a round trip); re-read from the chain after any error. */
@@ -241,20 +283,38 @@ export class SettlementOutbox {
     return this.nextNonce;
   }
 
-  /** A pending batch: estimate (a slot already on chain reverts SlotAlreadySettled), sign, store, then broadcast. */
-  private async send(entry: OutboxEntry, fees: FeeData): Promise<OutboxEntry | undefined> {
-    const attempts = entry.attempts + 1;
+  /** The contract call of a row: settleSlot for a slot batch, publishRewardRoot for an epoch. */
+  private async call(job: Job, mode: 'estimate'): Promise<bigint>;
+  private async call(job: Job, mode: 'populate'): Promise<ContractTransaction>;
+  private async call(job: Job, mode: 'estimate' | 'populate'): Promise<bigint | ContractTransaction> {
+    const from = { from: this.operator.address };
+    if (job.ref.kind === 'settleSlot') {
+      const e = job.state as OutboxEntry;
+      const args = [e.slotId, e.tradesRoot, e.tradesCount, e.accounts, e.deltas] as const;
+      return mode === 'estimate' ? this.market.settleSlot.estimateGas(...args, from) : this.market.settleSlot.populateTransaction(...args);
+    }
+    const r = job.state as RewardRootEntry;
+    return mode === 'estimate' ? this.market.publishRewardRoot.estimateGas(r.epoch, r.root, from) : this.market.publishRewardRoot.populateTransaction(r.epoch, r.root);
+  }
+
+  /** Whether the chain already holds what the row would send (the slot settled; this or a later epoch published). */
+  private async doneOnChain(job: Job): Promise<boolean> {
+    if (job.ref.kind === 'settleSlot') return this.market.slotSettled(job.ref.slotId);
+    return (await this.market.rewardEpoch()) >= BigInt(job.ref.epoch);
+  }
+
+  /** A pending row: estimate (a slot already on chain reverts SlotAlreadySettled), sign, store, then broadcast. */
+  private async send(job: Job, fees: FeeData): Promise<Job | undefined> {
+    const attempts = job.state.attempts + 1;
     let gasLimit: bigint;
     try {
-      gasLimit = await this.market.settleSlot.estimateGas(entry.slotId, entry.tradesRoot, entry.tradesCount, entry.accounts, entry.deltas, {
-        from: this.operator.address,
-      });
+      gasLimit = await this.call(job, 'estimate');
     } catch (err) {
       if (isTransient(err)) throw err;
-      return await this.refused(entry, err, attempts);
+      return await this.refused(job, err, attempts);
     }
     const nonce = await this.operatorNonce();
-    const populated = await this.market.settleSlot.populateTransaction(entry.slotId, entry.tradesRoot, entry.tradesCount, entry.accounts, entry.deltas);
+    const populated = await this.call(job, 'populate');
     const feeFields =
       fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null
         ? { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
@@ -263,41 +323,43 @@ export class SettlementOutbox {
     const rawTx = await this.operator.signTransaction(tx);
     const txHash = keccak256(rawTx);
     // Stored before broadcast: after a crash the same transaction (same nonce, same hash) is re-broadcast.
-    this.store.markSent(entry.slotId, { txHash, nonce, rawTx, attempts }, this.now());
+    this.store.markSent(job.ref, { txHash, nonce, rawTx, attempts }, this.now());
     this.nextNonce = nonce + 1;
-    const sent = this.store.get(entry.slotId) as OutboxEntry;
+    const sent = this.reload(job);
     await this.broadcast(sent);
     return sent;
   }
 
-  private async broadcast(entry: OutboxEntry): Promise<void> {
+  private async broadcast(job: Job): Promise<void> {
+    const { rawTx, txHash } = job.state;
     try {
-      await this.provider.broadcastTransaction(entry.rawTx as string);
+      await this.provider.broadcastTransaction(rawTx as string);
     } catch (err) {
       if (!isNonceConsumed(err)) throw err;
       // Either this very transaction is already known/mined (fine), or another one used the nonce.
-      const known = await this.provider.getTransaction(entry.txHash as string);
+      const known = await this.provider.getTransaction(txHash as string);
       if (known) return;
-      const receipt = await this.provider.getTransactionReceipt(entry.txHash as string);
+      const receipt = await this.provider.getTransactionReceipt(txHash as string);
       if (receipt) return;
       this.nextNonce = undefined;
-      this.store.recordError(entry.slotId, `nonce ${entry.nonce} used by another transaction; re-signing`, entry.attempts, this.now(), true);
+      this.store.recordError(job.ref, `nonce ${job.state.nonce} used by another transaction; re-signing`, job.state.attempts, this.now(), true);
       throw err;
     }
   }
 
-  /** A batch stored as sent (maybe by an earlier run): find its receipt, or re-broadcast the stored transaction. */
-  private async resume(entry: OutboxEntry): Promise<OutboxEntry | undefined> {
-    const receipt = await this.provider.getTransactionReceipt(entry.txHash as string);
-    if (receipt) return entry;
-    const known = await this.provider.getTransaction(entry.txHash as string);
-    if (known) return entry;
-    if (await this.market.slotSettled(entry.slotId)) {
-      await this.confirmFromChain(entry);
+  /** A row stored as sent (maybe by an earlier run): find its receipt, or re-broadcast the stored transaction. */
+  private async resume(job: Job): Promise<Job | undefined> {
+    const txHash = job.state.txHash as string;
+    const receipt = await this.provider.getTransactionReceipt(txHash);
+    if (receipt) return job;
+    const known = await this.provider.getTransaction(txHash);
+    if (known) return job;
+    if (await this.doneOnChain(job)) {
+      await this.confirmFromChain(job);
       return undefined;
     }
-    await this.broadcast(entry);
-    return entry;
+    await this.broadcast(job);
+    return job;
   }
 
   /** Polls for the receipt up to receiptWaitMs; null if the transaction is not in a block yet. */
@@ -310,62 +372,71 @@ export class SettlementOutbox {
     }
   }
 
-  /** A sent batch waiting for inclusion or confirmations: no error, no backoff growth, just a later look. */
-  private recheckLater(slotId: number): void {
-    this.retryAt.set(slotId, { at: this.now() + this.confirmPollMs, delay: 0 });
+  /** A sent row waiting for inclusion or confirmations: no error, no backoff growth, just a later look. */
+  private recheckLater(job: Job): void {
+    this.retryAt.set(job.key, { at: this.now() + this.confirmPollMs, delay: 0 });
   }
 
-  private async onReceipt(entry: OutboxEntry, receipt: TransactionReceipt): Promise<void> {
+  private emit(job: Job, outcome: 'confirmed' | 'failed'): void {
+    if (job.ref.kind === 'settleSlot') {
+      const e = this.store.get(job.ref.slotId) as OutboxEntry;
+      if (outcome === 'confirmed') this.events.confirmed?.(e); else this.events.failed?.(e);
+    } else {
+      const e = this.store.getRewardRoot(job.ref.epoch) as RewardRootEntry;
+      if (outcome === 'confirmed') this.events.rewardRootConfirmed?.(e); else this.events.rewardRootFailed?.(e);
+    }
+  }
+
+  private async onReceipt(job: Job, receipt: TransactionReceipt): Promise<void> {
     if (receipt.status === 1) {
-      this.retryAt.delete(entry.slotId);
-      this.store.markConfirmed(
-        entry.slotId,
-        { txHash: receipt.hash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, alreadySettled: false },
-        this.now(),
-      );
-      this.events.confirmed?.(this.store.get(entry.slotId) as OutboxEntry);
+      this.retryAt.delete(job.key);
+      this.store.markConfirmed(job.ref, { txHash: receipt.hash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, alreadySettled: false }, this.now());
+      this.emit(job, 'confirmed');
       return;
     }
-    // Reverted on chain: most likely a concurrent earlier send settled the slot first.
-    if (await this.market.slotSettled(entry.slotId)) {
-      await this.confirmFromChain(entry);
+    // Reverted on chain: most likely a concurrent earlier send settled the slot (or published the epoch) first.
+    if (await this.doneOnChain(job)) {
+      await this.confirmFromChain(job);
       return;
     }
-    this.retryAt.delete(entry.slotId);
-    this.store.markFailed(entry.slotId, `transaction ${receipt.hash} reverted`, entry.attempts, this.now());
-    this.events.failed?.(this.store.get(entry.slotId) as OutboxEntry);
+    this.retryAt.delete(job.key);
+    this.store.markFailed(job.ref, `transaction ${receipt.hash} reverted`, job.state.attempts, this.now());
+    this.emit(job, 'failed');
   }
 
-  /** The slot is settled on chain already: confirm, taking hash and gas from its SlotSettled event when found. */
-  private async confirmFromChain(entry: OutboxEntry): Promise<void> {
+  /** The chain already holds the row's effect: confirm, taking hash and gas from its event when found. */
+  private async confirmFromChain(job: Job): Promise<void> {
     let mark = { txHash: null as string | null, gasUsed: null as bigint | null, blockNumber: null as number | null };
     try {
-      const logs = await this.market.queryFilter(this.market.filters.SlotSettled(entry.slotId), this.fromBlock);
+      const filter = job.ref.kind === 'settleSlot' ? this.market.filters.SlotSettled(job.ref.slotId) : this.market.filters.RewardRootPublished(job.ref.epoch);
+      const logs = await this.market.queryFilter(filter, this.fromBlock);
       const log = logs[0];
       if (log) {
         const receipt = await this.provider.getTransactionReceipt(log.transactionHash);
         mark = { txHash: log.transactionHash, gasUsed: receipt?.gasUsed ?? null, blockNumber: log.blockNumber };
       }
     } catch {
-      // The event is only bookkeeping; slotSettled() already proved the slot is done.
+      // The event is only bookkeeping; doneOnChain() already proved the effect is there.
     }
-    // Settled by our own stored transaction (e.g. mined just before a crash) is not a duplicate.
-    const alreadySettled = mark.txHash === null || mark.txHash !== entry.txHash;
-    this.retryAt.delete(entry.slotId);
-    this.store.markConfirmed(entry.slotId, { ...mark, alreadySettled }, this.now());
-    this.events.confirmed?.(this.store.get(entry.slotId) as OutboxEntry);
+    // Done by our own stored transaction (e.g. mined just before a crash) is not a duplicate; no event for an epoch
+    // means a later epoch superseded it.
+    const alreadySettled = mark.txHash === null || mark.txHash !== job.state.txHash;
+    this.retryAt.delete(job.key);
+    this.store.markConfirmed(job.ref, { ...mark, alreadySettled }, this.now());
+    this.emit(job, 'confirmed');
   }
 
-  private async refused(entry: OutboxEntry, err: unknown, attempts: number): Promise<undefined> {
+  private async refused(job: Job, err: unknown, attempts: number): Promise<undefined> {
     const data = revertData(err);
     const parsed = data ? this.market.interface.parseError(data) : null;
-    if (parsed?.name === 'SlotAlreadySettled') {
-      await this.confirmFromChain(entry);
+    if (parsed?.name === 'SlotAlreadySettled' || parsed?.name === 'EpochNotIncreasing') {
+      await this.confirmFromChain(job);
       return undefined;
     }
-    this.retryAt.delete(entry.slotId);
-    this.store.markFailed(entry.slotId, `contract refused the batch: ${parsed ? `${parsed.name}(${parsed.args.join(', ')})` : describe(err)}`, attempts, this.now());
-    this.events.failed?.(this.store.get(entry.slotId) as OutboxEntry);
+    this.retryAt.delete(job.key);
+    const what = job.ref.kind === 'settleSlot' ? 'the batch' : 'the reward root';
+    this.store.markFailed(job.ref, `contract refused ${what} of ${this.describeJob(job)}: ${parsed ? `${parsed.name}(${parsed.args.join(', ')})` : describe(err)}`, attempts, this.now());
+    this.emit(job, 'failed');
     return undefined;
   }
 }
