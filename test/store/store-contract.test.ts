@@ -171,6 +171,21 @@ function storeContract(name: string, target: () => Target | null, skipReason: st
       assert.deepEqual(mine, [{ account: P(3).toLowerCase(), cumulative: '2000000000000000000000' }, { account: P(4).toLowerCase(), cumulative: '180000' }]);
     });
 
+    it('stores a reward epoch once with its leaves; lists epochs newest first, with or without the leaves', async () => {
+      const leaves = [{ account: P(10), cumulative: '1000000000000000000' }, { account: P(11), cumulative: '7' }];
+      const epoch = (n: number, root: string) => ({ epoch: n, toSlot: n * 3_600_000, root, entitlements: leaves, createdAt: n });
+      assert.deepEqual(await store.settlements.saveRewardEpoch(epoch(1, '0x' + '11'.repeat(32))), { created: true });
+      assert.deepEqual(await store.settlements.saveRewardEpoch({ ...epoch(1, '0x' + '99'.repeat(32)), entitlements: [] }), { created: false });
+      await store.settlements.saveRewardEpoch(epoch(2, '0x' + '22'.repeat(32)));
+      await store.close();
+      store = await t.open();
+      const lower = leaves.map((l) => ({ ...l, account: l.account.toLowerCase() }));
+      assert.deepEqual(await store.settlements.rewardEpoch(1), { ...epoch(1, '0x' + '11'.repeat(32)), entitlements: lower });
+      assert.equal(await store.settlements.rewardEpoch(3), null);
+      assert.deepEqual((await store.settlements.rewardEpochs({ limit: 2 })).map((e) => [e.epoch, e.entitlements.length]), [[2, 2], [1, 2]]);
+      assert.deepEqual((await store.settlements.rewardEpochs({ withEntitlements: false })).map((e) => [e.epoch, e.toSlot, e.entitlements.length]), [[2, 7_200_000, 0], [1, 3_600_000, 0]]);
+    });
+
     it('upserts one trade rule per (participant, meter), lists and removes them', async () => {
       const rule = { participant: P(5), meter: P(6), market: 'm1', minSellPrice: '150000', maxBuyPrice: null, enabled: true, updatedAt: 1 };
       await store.rules.upsertRule(rule);

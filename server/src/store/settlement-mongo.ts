@@ -1,7 +1,7 @@
-// MongoDB collections of the settlement port (mongoose): slot settlements, participant rows, reward accruals.
+// MongoDB collections of the settlement port (mongoose): slot settlements, participant rows, reward accruals, reward epochs.
 import { Schema, type Connection } from 'mongoose';
 import type { Address } from '@gridmesh/contracts-abi';
-import type { ParticipantSettlementRecord, RewardAccrualRecord, SettlementRepo, SlotSettlementRecord } from './settlement-repo.ts';
+import type { ParticipantSettlementRecord, RewardAccrualRecord, RewardEpochRecord, SettlementRepo, SlotSettlementRecord } from './settlement-repo.ts';
 
 const key = (a: string) => a.toLowerCase();
 
@@ -23,13 +23,24 @@ const accrualSchema = new Schema<AccrualDoc>(
 accrualSchema.index({ account: 1, slot: -1 });
 accrualSchema.index({ slot: 1 });
 
+interface EpochDoc { _id: number; toSlot: number; root: string; entitlements: { account: string; cumulative: string }[]; createdAt: number }
+const epochSchema = new Schema<EpochDoc>(
+  { _id: Number, toSlot: Number, root: String, entitlements: [{ _id: false, account: String, cumulative: String }], createdAt: Number },
+  { versionKey: false },
+);
+
 const slotId = (market: string, slot: number) => `${market}:${slot}`;
 
 export async function mongoSettlementRepo(conn: Connection): Promise<SettlementRepo> {
   const Slots = conn.model<SlotDoc>('SlotSettlement', slotSchema, 'slot_settlements');
   const Rows = conn.model<RowDoc>('ParticipantSettlement', rowSchema, 'participant_settlements');
   const Accruals = conn.model<AccrualDoc>('RewardAccrual', accrualSchema, 'reward_accruals');
-  await Promise.all([Slots.init(), Rows.init(), Accruals.init()]);
+  const Epochs = conn.model<EpochDoc>('RewardEpoch', epochSchema, 'reward_epochs');
+  await Promise.all([Slots.init(), Rows.init(), Accruals.init(), Epochs.init()]);
+  const toEpoch = (d: EpochDoc): RewardEpochRecord => ({
+    epoch: d._id, toSlot: d.toSlot, root: d.root, createdAt: d.createdAt,
+    entitlements: (d.entitlements ?? []).map((x) => ({ account: x.account as Address, cumulative: x.cumulative })),
+  });
 
   const toSlot = (d: SlotDoc): SlotSettlementRecord => ({
     market: d.market, slot: d.slot, computedAt: d.computedAt, accounts: d.accounts as Address[], deltas: d.deltas, trades: d.trades,
@@ -90,6 +101,24 @@ export async function mongoSettlementRepo(conn: Connection): Promise<SettlementR
       const cursor = Accruals.find({ slot: { $lt: toSlot ?? Number.MAX_SAFE_INTEGER } }, { account: 1, amount: 1 }).lean<AccrualDoc[]>().cursor();
       for await (const d of cursor) totals.set(d.account, (totals.get(d.account) ?? 0n) + BigInt(d.amount));
       return [...totals.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([account, v]) => ({ account: account as Address, cumulative: v.toString() }));
+    },
+    async saveRewardEpoch(e) {
+      try {
+        await Epochs.create({ _id: e.epoch, toSlot: e.toSlot, root: e.root, createdAt: e.createdAt, entitlements: e.entitlements.map((x) => ({ account: key(x.account), cumulative: x.cumulative })) });
+        return { created: true };
+      } catch (err) {
+        if ((err as { code?: number }).code === 11000) return { created: false };
+        throw err;
+      }
+    },
+    async rewardEpoch(epoch) {
+      const d = await Epochs.findById(epoch).lean<EpochDoc>();
+      return d ? toEpoch(d) : null;
+    },
+    async rewardEpochs(options = {}) {
+      const query = Epochs.find({}).sort({ _id: -1 }).limit(options.limit ?? 100);
+      if (options.withEntitlements === false) query.select({ entitlements: 0 });
+      return (await query.lean<EpochDoc[]>()).map(toEpoch);
     },
   };
 }

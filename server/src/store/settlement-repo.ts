@@ -1,4 +1,4 @@
-// Store port for delivery settlement results (per participant per slot) and reward accruals; amounts are decimal strings.
+// Store port for delivery settlement results (per participant per slot), reward accruals and reward epochs; amounts are decimal strings.
 import type { Address } from '@gridmesh/contracts-abi';
 
 /** One participant's delivery settlement in one slot (the API shape of ParticipantSlotSettlement). */
@@ -52,6 +52,19 @@ export interface RewardAccrualRecord {
   amount: string;
 }
 
+/** A reward epoch as fixed for the chain: its cumulative entitlements (the Merkle leaves) are kept to serve claim proofs. */
+export interface RewardEpochRecord {
+  /** EnergyMarket epoch number: 1, 2, 3… */
+  epoch: number;
+  /** Covers reward accruals of slots < toSlot (ms). */
+  toSlot: number;
+  /** StandardMerkleTree root over ["address account","uint256 cumulativeAmount"]. */
+  root: string;
+  /** Ascending by account (lower case); cumulative base units as decimal strings. */
+  entitlements: { account: Address; cumulative: string }[];
+  createdAt: number;
+}
+
 export interface SettlementRange {
   /** Slot range: from ≤ slot < to. */
   from?: number;
@@ -74,4 +87,9 @@ export interface SettlementRepo {
   rewards(account: Address, range?: SettlementRange): Promise<RewardAccrualRecord[]>;
   /** Cumulative reward totals per account over slots < `toSlot` (all when omitted), ascending by account: epoch leaves. */
   rewardTotals(toSlot?: number): Promise<{ account: Address; cumulative: string }[]>;
+  /** Stores an epoch once: false (nothing changes) when that epoch number exists. */
+  saveRewardEpoch(epoch: RewardEpochRecord): Promise<{ created: boolean }>;
+  rewardEpoch(epoch: number): Promise<RewardEpochRecord | null>;
+  /** Newest epoch first; `withEntitlements: false` leaves the leaves out (an empty array) for listings. */
+  rewardEpochs(options?: { limit?: number; withEntitlements?: boolean }): Promise<RewardEpochRecord[]>;
 }

@@ -1,7 +1,7 @@
-// SQLite tables of the settlement port: slot settlements, participant rows and reward accruals, saved once per slot.
+// SQLite tables of the settlement port: slot settlements, participant rows and reward accruals (once per slot), reward epochs.
 import type Database from 'better-sqlite3';
 import type { Address } from '@gridmesh/contracts-abi';
-import type { ParticipantSettlementRecord, RewardAccrualRecord, SettlementRepo, SlotSettlementRecord } from './settlement-repo.ts';
+import type { ParticipantSettlementRecord, RewardAccrualRecord, RewardEpochRecord, SettlementRepo, SlotSettlementRecord } from './settlement-repo.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS slot_settlements (
@@ -33,11 +33,19 @@ CREATE TABLE IF NOT EXISTS reward_accruals (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reward_accruals_by_account ON reward_accruals(account, slot);
 CREATE INDEX IF NOT EXISTS reward_accruals_by_slot ON reward_accruals(slot);
+CREATE TABLE IF NOT EXISTS reward_epochs (
+  epoch INTEGER PRIMARY KEY,
+  to_slot INTEGER NOT NULL,
+  root TEXT NOT NULL,
+  entitlements TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
 `;
 
 const key = (a: string) => a.toLowerCase();
 
 interface SlotRow { market: string; slot: number; computed_at: number; accounts: string; deltas: string; trades: string }
+interface EpochRow { epoch: number; to_slot: number; root: string; entitlements?: string; created_at: number }
 interface AccrualRow { market: string; slot: number; account: string; kind: string; meter: string; basis: number; amount: string }
 
 const toSlot = (r: SlotRow): SlotSettlementRecord => ({
@@ -63,7 +71,14 @@ export function sqliteSettlementRepo(db: Database.Database): SettlementRepo {
     ),
     accrualsOf: db.prepare('SELECT * FROM reward_accruals WHERE account = ? AND slot >= ? AND slot < ? ORDER BY slot DESC, kind, meter LIMIT ?'),
     accrualAmounts: db.prepare('SELECT account, amount FROM reward_accruals WHERE slot < ?'),
+    insertEpoch: db.prepare('INSERT OR IGNORE INTO reward_epochs(epoch,to_slot,root,entitlements,created_at) VALUES (?,?,?,?,?)'),
+    getEpoch: db.prepare('SELECT * FROM reward_epochs WHERE epoch = ?'),
+    epochs: db.prepare('SELECT * FROM reward_epochs ORDER BY epoch DESC LIMIT ?'),
+    epochHeads: db.prepare('SELECT epoch, to_slot, root, created_at FROM reward_epochs ORDER BY epoch DESC LIMIT ?'),
   };
+  const toEpoch = (r: EpochRow): RewardEpochRecord => ({
+    epoch: r.epoch, toSlot: r.to_slot, root: r.root, entitlements: r.entitlements ? JSON.parse(r.entitlements) : [], createdAt: r.created_at,
+  });
 
   const save = db.transaction((slot: SlotSettlementRecord, rows: ParticipantSettlementRecord[], rewards: RewardAccrualRecord[]) => {
     const info = q.insertSlot.run(slot.market, slot.slot, slot.computedAt, JSON.stringify(slot.accounts.map(key)), JSON.stringify(slot.deltas), JSON.stringify(slot.trades));
@@ -98,6 +113,18 @@ export function sqliteSettlementRepo(db: Database.Database): SettlementRepo {
         totals.set(r.account, (totals.get(r.account) ?? 0n) + BigInt(r.amount));
       }
       return [...totals.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([account, v]) => ({ account: account as Address, cumulative: v.toString() }));
+    },
+    async saveRewardEpoch(e) {
+      const leaves = e.entitlements.map((x) => ({ account: key(x.account), cumulative: x.cumulative }));
+      return { created: q.insertEpoch.run(e.epoch, e.toSlot, e.root, JSON.stringify(leaves), e.createdAt).changes === 1 };
+    },
+    async rewardEpoch(epoch) {
+      const r = q.getEpoch.get(epoch) as EpochRow | undefined;
+      return r ? toEpoch(r) : null;
+    },
+    async rewardEpochs(options = {}) {
+      const stmt = options.withEntitlements === false ? q.epochHeads : q.epochs;
+      return (stmt.all(options.limit ?? 100) as EpochRow[]).map(toEpoch);
     },
   };
 }
