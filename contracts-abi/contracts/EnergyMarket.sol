@@ -72,6 +72,8 @@ contract EnergyMarket is AccessControl {
 
     uint64 public rewardEpoch;
     bytes32 public rewardRoot;
+    /// The root before rewardRoot: a claim built just before a new root was published still verifies.
+    bytes32 public previousRewardRoot;
     mapping(address account => uint256) public rewardsClaimed;
 
     mapping(address meter => Meter) public meters;
@@ -266,10 +268,12 @@ contract EnergyMarket is AccessControl {
 
     // ------------------------------------------------------------------ rewards
 
-    /// One root per epoch over leaves ["address account","uint256 cumulativeAmount"]; replaces the previous root.
+    /// One root per epoch over leaves ["address account","uint256 cumulativeAmount"]; the one it replaces stays valid
+    /// for claims until the next publication (entitlements are cumulative, so an older root can never pay twice).
     function publishRewardRoot(uint64 epoch, bytes32 root) external onlyRole(OPERATOR_ROLE) {
         if (epoch <= rewardEpoch) revert EpochNotIncreasing(rewardEpoch, epoch);
         rewardEpoch = epoch;
+        previousRewardRoot = rewardRoot;
         rewardRoot = root;
         emit RewardRootPublished(epoch, root);
     }
@@ -286,7 +290,9 @@ contract EnergyMarket is AccessControl {
 
     function _claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof) private returns (uint256 paid) {
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
-        if (!MerkleProof.verifyCalldata(proof, rewardRoot, leaf)) revert InvalidRewardProof();
+        if (!MerkleProof.verifyCalldata(proof, rewardRoot, leaf) && !MerkleProof.verifyCalldata(proof, previousRewardRoot, leaf)) {
+            revert InvalidRewardProof();
+        }
         uint256 already = rewardsClaimed[account];
         if (cumulativeAmount <= already) revert NothingToClaim(account);
         paid = cumulativeAmount - already;

@@ -74,6 +74,7 @@ export type EnergyMarket = TypedContract<{
   >;
   rewardEpoch: View<[], bigint>;
   rewardRoot: View<[], string>;
+  previousRewardRoot: View<[], string>;
   rewardsClaimed: View<[account: string], bigint>;
   publishRewardRoot: Send<[epoch: bigint | number, root: string]>;
   claim: SendReturning<[cumulativeAmount: bigint, proof: string[]], bigint>;

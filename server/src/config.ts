@@ -26,6 +26,8 @@ export interface ServerConfig {
   redisUrl?: string;
   /** Escrow every participant is assumed to hold when no chain is connected (token base units). */
   ledgerEscrow: bigint;
+  /** Length of a reward epoch (ms): once all slots before an epoch boundary are settled, their rewards get one root on chain. */
+  rewardEpochMs: number;
   /** Test clock: when set, the server's clock starts here and moves only via POST /api/test/clock. */
   testClockStart?: number;
 }
@@ -68,13 +70,14 @@ export const configFileSchema = {
     markets: { type: 'array', minItems: 1, items: marketSchema },
     rateLimit: { type: 'object', additionalProperties: false, required: ['perSecond', 'burst'], properties: { perSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } } },
     ledgerEscrow: decimal,
+    rewardEpochMs: { type: 'integer', minimum: 60_000 },
   },
 } as const;
 
 type MarketFileEntry = { id: string; preset?: 'demo' | 'default' } & Partial<Record<'mechanism' | 'k', string>> & Partial<Record<'slotMs' | 'horizonMs' | 'gateMs' | 'graceMs', number>> & Partial<Record<'floor' | 'cap' | 'tick' | 'gridFee' | 'retailPrice' | 'feedInPrice', string>>;
 interface ConfigFile {
   port?: number; host?: string; chainId?: number; broadcastIntervalMs?: number; markets?: MarketFileEntry[];
-  rateLimit?: { perSecond: number; burst: number }; ledgerEscrow?: string;
+  rateLimit?: { perSecond: number; burst: number }; ledgerEscrow?: string; rewardEpochMs?: number;
 }
 
 export function marketFromFile(m: MarketFileEntry): MarketSettings {
@@ -115,6 +118,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
   if (rps !== undefined && !/^\d+$/.test(rps)) throw new ConfigError(`GRIDMESH_RATE_LIMIT_RPS must be a positive integer, got "${rps}"`);
   const secret = env.GRIDMESH_SESSION_SECRET;
   if (secret !== undefined && !/^[0-9a-fA-F]{64,}$/.test(secret)) throw new ConfigError('GRIDMESH_SESSION_SECRET must be at least 32 bytes of hex');
+  const rewardEpochMs = intEnv(env, 'GRIDMESH_REWARD_EPOCH_MS', file.rewardEpochMs ?? (preset === 'demo' ? 300_000 : 86_400_000));
+  if (rewardEpochMs < 60_000) throw new ConfigError(`GRIDMESH_REWARD_EPOCH_MS must be at least 60000 (one minute), got ${rewardEpochMs}`);
   return {
     port: intEnv(env, 'PORT', file.port ?? 8080),
     host: env.HOST ?? file.host ?? '127.0.0.1',
@@ -129,6 +134,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     rateLimit: rps ? { perSecond: Number(rps), burst: Number(rps) * 2 } : file.rateLimit ?? { perSecond: 200, burst: 400 },
     redisUrl: env.REDIS_URL || undefined,
     ledgerEscrow: BigInt(env.GRIDMESH_LEDGER_ESCROW ?? file.ledgerEscrow ?? '100000000'),
+    // A day by default (one root transaction per day); the 1-minute demo market publishes every 5 minutes so a visitor can claim.
+    rewardEpochMs,
     testClockStart: testClock === undefined ? undefined : Number(testClock),
     ...overrides,
   };

@@ -18,7 +18,7 @@ import { computeFlows, type Flows } from './realtime/flows.ts';
 import { apiRoutes } from './http/routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { marketRoutes } from './http/market-routes.ts';
-import { rewardRoutes } from './http/reward-routes.ts';
+import { rewardRoutes, type RewardSources } from './http/reward-routes.ts';
 import { authRoutes } from './http/auth-routes.ts';
 import { opsRoutes, type ChainInfo, type DemoHomeKey, type OperatorSources } from './http/ops-routes.ts';
 import { rateLimiter } from './http/rate-limit.ts';
@@ -77,6 +77,13 @@ export interface SettlerContext {
   store: Store;
   /** Tell participants' rooms that a slot's settlement rows exist. */
   settled(market: string, slot: number): void;
+  /**
+   * Time (ms) before which every slot of every market has its settlement stored, counting `justSettled` as done
+   * (the lifecycle marks it settling only after the settler returns). Reward epochs end at or before it.
+   */
+  settledThrough(justSettled?: { market: string; slot: number }): number;
+  /** The server's clock. */
+  now(): number;
 }
 
 /** Integration points other modules plug in (chain escrow, settlement, demo); all optional. */
@@ -88,6 +95,8 @@ export interface ServerOptions {
   chain?: () => ChainInfo;
   demoHomes?: () => DemoHomeKey[];
   operator?: OperatorSources;
+  /** Reward epochs on chain and claim proofs (with a chain). */
+  rewards?: RewardSources;
 }
 
 function sessionSecret(config: ServerConfig): Buffer {
@@ -134,7 +143,17 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
       for (const row of rows) hub.settlements(row.participant, [row]);
     }).catch(() => undefined);
   };
-  const settlerContext: SettlerContext = { store, settled: (market, slot) => settled(market, slot) };
+  const settledThrough = (justSettled?: { market: string; slot: number }) => {
+    let through = Number.POSITIVE_INFINITY;
+    for (const rt of markets.values()) {
+      const { id, slotMs } = rt.settings;
+      // Live slots are sorted; states before 'settling' have no settlement yet.
+      const pending = rt.liveSlots().find((s) => s.state !== 'settling' && !(justSettled?.market === id && justSettled.slot === s.slot));
+      through = Math.min(through, pending ? pending.slot : Math.floor(now() / slotMs) * slotMs);
+    }
+    return Number.isFinite(through) ? through : now();
+  };
+  const settlerContext: SettlerContext = { store, settled: (market, slot) => settled(market, slot), settledThrough, now };
   lifecycle.setSettler(options.settler ? options.settler(settlerContext) : new ChainSettler({ store, outbox: null, outboxStore: null, now, onSettled: settlerContext.settled }));
   const secret = sessionSecret(config);
   const tokens = new SessionTokens(secret);
@@ -284,7 +303,7 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     store, markets, orders, clock, roomSeq: (room) => hub.seq(room), flows: flowsOf,
     escrow: (p) => escrow.read(p),
   }));
-  app.use('/api', rewardRoutes({ store }));
+  app.use('/api', rewardRoutes({ store, ...(options.rewards ? { rewards: options.rewards } : {}) }));
   app.use('/api', rulesRoutes({ rules: tradeRules, delegations, now }));
   app.use('/api', opsRoutes({
     store, registry, live, markets, clock, baseUrl: () => baseUrl,

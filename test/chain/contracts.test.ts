@@ -218,6 +218,16 @@ describe('chain: contracts on the local EVM', function () {
     await (await f.market.connect(alice).claimFor(carol.address, 7n, tree2.getProof(2))).wait();
     assert.equal(await f.reward.balanceOf(carol.address), 7n);
     assert.equal(await f.market.rewardsClaimed(alice.address), 250n);
+
+    // A claim built against the root just replaced still pays (no race with a publication); two roots back it does not.
+    const tree3 = StandardMerkleTree.of([[alice.address, '300'], [bob.address, '90'], [carol.address, '7']], [...REWARD_LEAF_ENCODING]);
+    await (await f.market.publishRewardRoot(3, tree3.root)).wait();
+    assert.equal(await f.market.previousRewardRoot(), tree2.root);
+    await (await f.market.connect(bob).claim(40n, tree2.getProof(1))).wait();
+    assert.equal(await f.reward.balanceOf(bob.address), 40n);
+    await expectRevert(f.market.connect(bob).claim(40n, tree1.getProof(1)), 'InvalidRewardProof');
+    await (await f.market.connect(bob).claim(90n, tree3.getProof(1))).wait();
+    assert.equal(await f.reward.balanceOf(bob.address), 90n, 'cumulative: the later root pays only the difference');
   });
 
   it('recovers the bridge address from a reading produced and signed by the bridge code', async () => {

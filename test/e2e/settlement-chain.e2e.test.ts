@@ -1,11 +1,11 @@
 // A full delivery slot against the real local chain: orders → trade → gate → metered delivery → settlement batch → confirmed
-// on chain; escrow balances on chain equal the settlement, and the seller who under-delivered paid the imbalance.
+// on chain; escrow balances on chain equal the settlement, the seller who under-delivered paid the imbalance, and the
+// slot's rewards reach the chain as an epoch root that the seller claims with the proof the API serves.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { energyMarketAt } from '@gridmesh/contracts-abi';
+import { energyMarketAt, rewardTokenAt } from '@gridmesh/contracts-abi';
 import { SettlementOutbox, SqliteSettlementOutboxStore, chainProvider, fundAndDeposit, startEmbeddedChain, type EmbeddedChain } from '../../server/src/chain/index.ts';
-import { ChainEscrow } from '../../server/src/orders/escrow.ts';
-import { ChainSettler } from '../../server/src/slots/chain-settler.ts';
+import { chainServerOptions } from '../../server/src/chain-settlement.ts';
 import { BridgeProtocolClient } from '../helpers/bridge-protocol-client.ts';
 import { tempDir } from '../helpers/processes.ts';
 import { T0, call, makeHome, signOrder, startTestServer, type Home, type TestServer } from '../server/helpers.ts';
@@ -45,10 +45,9 @@ describe('full slot to confirmed on-chain settlement (real local EVM)', function
     const outboxStore = new SqliteSettlementOutboxStore(join(dir.path, 'outbox.db'));
     outbox = new SettlementOutbox({ store: outboxStore, market, operator, pollMs: 20, confirmPollMs: 100 });
     outbox.start();
-    const escrow = new ChainEscrow(market);
     t = await startTestServer({
       dataDir: join(dir.path, 'server'),
-      options: { escrow, settler: ({ store, settled }) => new ChainSettler({ store, outbox, outboxStore, now: Date.now, onSettled: settled, escrowOf: async (p) => (await escrow.read(p)).balance }) },
+      options: chainServerOptions({ market, outbox, outboxStore, rewardEpochMs: 60_000 }),
     });
   });
   after(async () => {
@@ -63,7 +62,7 @@ describe('full slot to confirmed on-chain settlement (real local EVM)', function
     const seller = await makeHome(t.url, 'Seller', 60_000);
     const buyer = await makeHome(t.url, 'Buyer', 60_000);
     const operator = chain.operator.connect(provider);
-    await fundAndDeposit(operator, chain.addresses, [{ address: seller.wallet.address, deposit: DEPOSIT }, { address: buyer.wallet.address, deposit: DEPOSIT }]);
+    await fundAndDeposit(operator, chain.addresses, [{ address: seller.wallet.address, deposit: DEPOSIT, gasWei: 10n ** 17n }, { address: buyer.wallet.address, deposit: DEPOSIT }]);
     const market = energyMarketAt(chain.addresses.energyMarket, provider);
     const slot = T0 + 2 * 60_000;
 
@@ -120,5 +119,38 @@ describe('full slot to confirmed on-chain settlement (real local EVM)', function
     assert.equal(await market.verifyTrade(slot, tr.seq, tr.buyer, tr.seller, BigInt(tr.price), tr.quantityWh, proof.proof), true);
     // Another participant's settlement is private.
     assert.equal((await call(t.url, 'GET', `/api/participants/${seller.wallet.address}/settlements`, undefined, buyer.token)).status, 403);
+
+    // Rewards: the slot's delivery (300 Wh → 0.3 GMR at 1 GMR/kWh) and uptime accruals become epoch 1, published on chain
+    // through the outbox; the seller claims with the served proof and receives exactly its cumulative entitlement.
+    let rewards: any;
+    for (let i = 0; i < 100; i++) {
+      t.clock.advance(60_000);
+      await t.server.lifecycle.step();
+      rewards = (await call(t.url, 'GET', '/api/participants/me/rewards', undefined, seller.token)).body;
+      if (rewards.claim) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(rewards.claim, JSON.stringify(rewards));
+    assert.equal(rewards.chainEpoch, rewards.claim.epoch);
+    assert.equal(await market.rewardRoot(), rewards.claim.root);
+    const deliveryReward = (10n ** 18n * 300n) / 1000n;
+    assert.ok(BigInt(rewards.claim.cumulative) >= deliveryReward, 'delivery reward included');
+    assert.equal(rewards.claimable, rewards.claim.cumulative);
+    assert.equal(rewards.claimed, '0');
+    const epochRow = rewards.epochs.find((e: any) => e.epoch === rewards.claim.epoch);
+    assert.equal(epochRow.status, 'confirmed');
+    assert.match(epochRow.txHash, /^0x[0-9a-f]{64}$/);
+    const sellerMarket = energyMarketAt(chain.addresses.energyMarket, seller.wallet.connect(provider));
+    await (await sellerMarket.claim(BigInt(rewards.claim.cumulative), rewards.claim.proof)).wait();
+    const rewardToken = rewardTokenAt(await market.rewardToken(), provider);
+    assert.equal(await rewardToken.balanceOf(seller.wallet.address), BigInt(rewards.claim.cumulative));
+    const after = (await call(t.url, 'GET', '/api/participants/me/rewards', undefined, seller.token)).body;
+    assert.equal(after.claimed, rewards.claim.cumulative);
+    // A later epoch (the next slot's uptime) may be on chain by now: then only the difference is claimable.
+    assert.equal(BigInt(after.claimable), BigInt(after.published) - BigInt(after.claimed));
+    assert.equal(after.claim === null, after.claimable === '0');
+    // The operator view lists the epoch with its root and transaction.
+    const ops = (await call(t.url, 'GET', '/api/operator')).body;
+    assert.ok(ops.rewardEpochs.some((e: any) => e.epoch === rewards.claim.epoch && e.root === rewards.claim.root && e.status === 'confirmed' && e.accounts >= 2));
   });
 });

@@ -10,8 +10,7 @@ import { startServer } from '../server.ts';
 import { registerHome } from '../demo/owner-client.ts';
 import { DEMO_HOMES } from '../demo/demo-homes.ts';
 import { DemoTrader, type TradingHome } from '../demo/demo-trader.ts';
-import { ChainEscrow } from '../orders/escrow.ts';
-import { ChainSettler } from '../slots/chain-settler.ts';
+import { chainServerOptions } from '../chain-settlement.ts';
 import { SettlementOutbox, SqliteSettlementOutboxStore, chainProvider, fundAndDeposit, startEmbeddedChain, type EmbeddedChain } from '../chain/index.ts';
 import { energyMarketAt } from '@gridmesh/contracts-abi';
 import type { DemoHomeKey } from '../http/ops-routes.ts';
@@ -126,29 +125,20 @@ const outboxStore = chain ? new SqliteSettlementOutboxStore(join(config.dataDir,
 const outbox = operator && market ? new SettlementOutbox({ store: outboxStore!, market, operator, events: {
   confirmed: (e) => console.log(`[chain] slot ${new Date(e.slotId).toISOString()} settled on chain (${e.tradesCount} trades, tx ${e.txHash})`),
   failed: (e) => console.error(`[chain] slot ${e.slotId} settlement refused: ${e.lastError}`),
+  rewardRootConfirmed: (e) => console.log(`[chain] reward epoch ${e.epoch} published (rewards of slots before ${new Date(e.toSlot).toISOString()}, tx ${e.txHash})`),
+  rewardRootFailed: (e) => console.error(`[chain] reward epoch ${e.epoch} refused: ${e.lastError}`),
 } }) : null;
-const escrow = market ? new ChainEscrow(market) : undefined;
+const onChain = market && outbox && outboxStore ? chainServerOptions({ market, outbox, outboxStore, rewardEpochMs: config.rewardEpochMs, log: quietLog }) : null;
 
-// 2. The server with the demo market (1-minute slots, continuous), chain escrow and on-chain settlement.
+// 2. The server with the demo market (1-minute slots, continuous), chain escrow, on-chain settlement and reward epochs.
 const homes: PreparedHome[] = [];
 const server = await startServer(config, quietLog, {
-  ...(escrow ? { escrow } : {}),
-  settler: ({ store, settled }) => new ChainSettler({
-    store, outbox, outboxStore, now: Date.now, onSettled: settled, ...(escrow ? { escrowOf: async (p) => (await escrow.read(p)).balance } : {}),
-  }),
+  ...(onChain ?? {}),
   chain: () => ({
     chainId: config.chainId, rpcUrl: chain?.rpcUrl ?? null, embedded: chain !== null, operator: chain?.operator.address ?? null,
     addresses: chain?.addresses ?? null, withdrawalDelaySeconds: chain?.chainFile.withdrawalDelaySeconds ?? null,
   }),
   demoHomes: (): DemoHomeKey[] => homes.map((h) => ({ name: h.name, owner: h.owner.address.toLowerCase() as Address, privateKey: h.owner.privateKey, meter: h.meter, pvPeakW: h.pvPeakW })),
-  operator: {
-    outboxDepth: async () => outboxStore?.listUnconfirmed().length ?? 0,
-    batches: async () => (outboxStore?.listRecent(50) ?? []).map((e) => ({
-      slot: e.slotId, status: e.status, attempts: e.attempts, txHash: e.txHash, gasUsed: e.gasUsed?.toString() ?? null,
-      gasPerTrade: e.gasUsed !== null && e.tradesCount > 0 ? (e.gasUsed / BigInt(e.tradesCount)).toString() : null,
-      trades: e.tradesCount, createdAt: e.createdAt, confirmedAt: e.status === 'confirmed' ? e.updatedAt : null, error: e.lastError,
-    })),
-  },
 });
 outbox?.start();
 const trader = new DemoTrader(server, config.markets[0].id, () => homes, (msg) => { if (process.env.GRIDMESH_DEMO_VERBOSE === '1') console.log(`[demo] ${msg}`); });

@@ -21,6 +21,8 @@ export interface ChainSettlerDeps {
   escrowOf?: (participant: Address) => Promise<bigint | null>;
   /** Told once a slot's participant settlements exist (for the participant rooms). */
   onSettled?: (market: string, slot: number) => void;
+  /** Runs after a slot's settlement (and rewards) are stored, before its batch is queued: reward epochs hook in here. */
+  afterSettle?: (market: string, slot: number) => Promise<unknown>;
 }
 
 /**
@@ -38,6 +40,8 @@ export class ChainSettler implements SlotSettler {
   async settle(market: MarketSettings, slot: number, trades: TradeRecord[]): Promise<SlotSettlementInfo> {
     const outcome = await this.service.settleSlot(market, slot, trades, this.deps.now());
     this.deps.onSettled?.(market.id, slot);
+    // A failed epoch check must not hold up the slot's own settlement; it is tried again after the next slot.
+    await this.deps.afterSettle?.(market.id, slot).catch(() => undefined);
     const { outbox, outboxStore } = this.deps;
     if (!outbox || !outboxStore || trades.length === 0) {
       return { status: 'confirmed', txHash: null, tradesRoot: null, attempts: 0 };
