@@ -5,6 +5,7 @@ import type { OrderRecord, TradeRecord } from '../store/index.ts';
 import type { Clock } from '../slots/clock.ts';
 import type { MarketRuntime } from './market-runtime.ts';
 import { OrderSigner, type SignedOrderFields } from './order-signature.ts';
+import { sharedRecoverPool, type RecoverPool } from './recover-pool.ts';
 
 /** A refused order command: HTTP status + wire error (the same body goes into a Socket.IO ack). */
 export class OrderError extends Error {
@@ -66,13 +67,18 @@ export const orderIdOf = (participant: string, nonce: number) => `${participant.
 
 export class OrderService {
   private readonly signer: OrderSigner;
+  /** Signer recovery off the main thread (null: inline). */
+  private readonly recoverPool: RecoverPool | null = sharedRecoverPool();
   private delegateCheck: DelegateCheck = () => false;
   private readonly listeners: ((change: OrderChange) => void)[] = [];
   /**
-   * Nonces accepted by this process (`participant:nonce`), added when the command is applied — before its group commit —
-   * so a repeat in the same batch is refused; nonces stored before start are found by the store query.
+   * Per participant, every nonce it used: read from the store once (the participant's first command since start), then
+   * kept here, so no command queries the store for its nonce. A nonce is added when its command is applied — before the
+   * group commit — so a repeat in the same group is refused, and removed again if that commit fails. The store's
+   * primary key (participant, nonce) stays the backstop: a repeat that got past memory fails its commit.
    */
-  private readonly usedNonces = new Set<string>();
+  private readonly nonces = new Map<Address, Set<number>>();
+  private readonly nonceLoads = new Map<Address, Promise<Set<number>>>();
 
   constructor(private readonly markets: ReadonlyMap<string, MarketRuntime>, readonly chainId: number, private readonly clock: Clock) {
     this.signer = new OrderSigner(chainId);
@@ -109,9 +115,41 @@ export class OrderService {
     return rt;
   }
 
+  /** Recovers in the worker pool when there is one; if the pool fails (worker died), inline — never unverified. */
+  private async recoverSigner(fields: SignedOrderFields, signature: string): Promise<Address | null> {
+    if (this.recoverPool) {
+      try {
+        return await this.recoverPool.recover(this.chainId, fields, signature);
+      } catch {
+        // fall through to inline recovery
+      }
+    }
+    return this.signer.recover(fields, signature);
+  }
+
+  /** The participant's used nonces (a Set once loaded; a promise while its first load runs). */
+  private usedNonces(rt: MarketRuntime, participant: Address): Set<number> | Promise<Set<number>> {
+    const known = this.nonces.get(participant);
+    if (known) return known;
+    let load = this.nonceLoads.get(participant);
+    if (!load) {
+      load = rt.storeRef.market.noncesOf(participant).then(
+        (list) => {
+          const set = new Set(list);
+          this.nonces.set(participant, set);
+          this.nonceLoads.delete(participant);
+          return set;
+        },
+        (err: unknown) => { this.nonceLoads.delete(participant); throw err; },
+      );
+      this.nonceLoads.set(participant, load);
+    }
+    return load;
+  }
+
   /** The signer must be the participant, or a key the participant delegated (rule orders). */
-  private checkSigner(fields: SignedOrderFields, signature: string, now: number): Address {
-    const signer = this.signer.recover(fields, signature);
+  private async checkSigner(fields: SignedOrderFields, signature: string, now: number): Promise<Address> {
+    const signer = await this.recoverSigner(fields, signature);
     if (!signer) throw new OrderError(400, { code: ErrorCode.BAD_SIGNATURE, message: 'signature is malformed', fields: [{ field: '/signature', message: 'is malformed' }] });
     const participant = lower(fields.participant);
     if (signer !== participant && !this.delegateCheck(participant, signer, now)) {
@@ -144,35 +182,36 @@ export class OrderService {
     const rt = this.runtime(sub.market);
     const now = this.clock.now();
     const { signature, ...fields } = sub;
-    const signer = this.checkSigner(fields, signature, now);
+    const signer = await this.checkSigner(fields, signature, now);
     if (sub.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
     if (sub.side === 'bid') await this.prepareBid(participant);
-    if (await rtStoreNonceUsed(rt, participant, sub.nonce)) throw nonceConflict(sub.nonce);
-    const nonceKey = `${participant}:${sub.nonce}`;
+    const pendingNonces = this.usedNonces(rt, participant);
+    const used = pendingNonces instanceof Set ? pendingNonces : await pendingNonces;
+    if (used.has(sub.nonce)) throw nonceConflict(sub.nonce);
     const id = orderIdOf(participant, sub.nonce);
     const { result, committed } = await rt.pipelined(() => {
-      if (this.usedNonces.has(nonceKey)) throw nonceConflict(sub.nonce);
+      if (used.has(sub.nonce)) throw nonceConflict(sub.nonce);
       const applied = rt.apply(
         { type: 'submit', id, participant, slot: sub.slot, side: sub.side, price: BigInt(sub.price), quantityWh: sub.quantityWh, tif: sub.timeInForce, time: this.clock.now() },
         { nonce: sub.nonce, expiry: sub.expiry, signature: sub.signature, signer, source, timeInForce: sub.timeInForce },
         sub.slot,
       );
       if (applied.result.rejected) throw rejection(applied.result.rejected.reason);
-      this.usedNonces.add(nonceKey);
+      used.add(sub.nonce);
       return applied;
     });
-    await this.durable(committed, nonceKey);
+    await this.durable(committed, used, sub.nonce);
     this.publish(sub.market, result);
     const order = result.orders.find((o) => o.id === id) as OrderRecord;
     return { order, trades: result.trades };
   }
 
   /** Waits for the group commit holding a command; a failed commit frees the nonce again (nothing of it is durable). */
-  private async durable(committed: Promise<void>, nonceKey: string | null): Promise<void> {
+  private async durable(committed: Promise<void>, used: Set<number> | null, nonce: number): Promise<void> {
     try {
       await committed;
     } catch (err) {
-      if (nonceKey) this.usedNonces.delete(nonceKey);
+      used?.delete(nonce);
       throw err;
     }
   }
@@ -191,13 +230,14 @@ export class OrderService {
       participant: order.participant, market: order.market, slot: order.slot, side: order.side, price: body.price ?? order.price,
       quantityWh: body.quantityWh ?? order.remainingWh, timeInForce: order.timeInForce, nonce: body.nonce, expiry: body.expiry,
     };
-    const signer = this.checkSigner(fields, body.signature, now);
+    const signer = await this.checkSigner(fields, body.signature, now);
     if (body.expiry <= now) throw rejection('expired', 'the order\'s signature has expired', '/expiry', 400);
     if (order.side === 'bid') await this.prepareBid(order.participant);
-    if (await rtStoreNonceUsed(rt, order.participant, body.nonce)) throw nonceConflict(body.nonce);
-    const nonceKey = `${lower(order.participant)}:${body.nonce}`;
+    const pendingNonces = this.usedNonces(rt, lower(order.participant));
+    const used = pendingNonces instanceof Set ? pendingNonces : await pendingNonces;
+    if (used.has(body.nonce)) throw nonceConflict(body.nonce);
     const { result, committed } = await rt.pipelined(() => {
-      if (this.usedNonces.has(nonceKey)) throw nonceConflict(body.nonce);
+      if (used.has(body.nonce)) throw nonceConflict(body.nonce);
       const command = {
         type: 'amend' as const, id: orderId, time: this.clock.now(),
         ...(body.price !== undefined ? { price: BigInt(body.price) } : {}),
@@ -205,10 +245,10 @@ export class OrderService {
       };
       const applied = rt.apply(command, { nonce: body.nonce, expiry: body.expiry, signature: body.signature, signer, source: order.source, timeInForce: order.timeInForce }, order.slot);
       if (applied.result.rejected) throw rejection(applied.result.rejected.reason);
-      this.usedNonces.add(nonceKey);
+      used.add(body.nonce);
       return applied;
     });
-    await this.durable(committed, nonceKey);
+    await this.durable(committed, used, body.nonce);
     this.publish(order.market, result);
     return { order: result.orders.find((o) => o.id === orderId) ?? order, trades: result.trades };
   }
@@ -224,7 +264,7 @@ export class OrderService {
       if (applied.result.rejected) throw rejection(applied.result.rejected.reason);
       return applied;
     });
-    await this.durable(committed, null);
+    await this.durable(committed, null, 0);
     this.publish(order.market, result);
     return { order: result.orders.find((o) => o.id === orderId) ?? order };
   }
@@ -255,7 +295,3 @@ function firstStore(markets: ReadonlyMap<string, MarketRuntime>) {
 
 const nonceConflict = (nonce: number) =>
   new OrderError(409, { code: ErrorCode.CONFLICT, message: `nonce ${nonce} was already used`, fields: [{ field: '/nonce', message: 'was already used' }] });
-
-function rtStoreNonceUsed(rt: MarketRuntime, participant: Address, nonce: number): Promise<boolean> {
-  return rt.storeRef.market.nonceUsed(participant, nonce);
-}

@@ -86,6 +86,10 @@ export async function mongoMarketRepo(conn: Connection): Promise<MarketRepo> {
     async nonceUsed(participant, nonce) {
       return (await Nonces.exists({ participant: key(participant), nonce })) !== null;
     },
+    async noncesOf(participant) {
+      const docs = await Nonces.find({ participant: key(participant) }, { nonce: 1, _id: 0 }).lean<{ nonce: number }[]>();
+      return docs.map((d) => d.nonce);
+    },
     async order(id) {
       const doc = await Orders.findById(id).lean<OrderDoc>();
       return doc ? (strip(doc) as OrderRecord) : null;

@@ -109,6 +109,8 @@ export interface MarketRepo {
   /** Journal entries of the given slots, in journal order (replay input). */
   journal(market: string, slots: number[]): Promise<JournalEntry[]>;
   nonceUsed(participant: Address, nonce: number): Promise<boolean>;
+  /** Every nonce the participant ever used (order entry loads them once per participant and checks in memory). */
+  noncesOf(participant: Address): Promise<number[]>;
   order(id: string): Promise<OrderRecord | null>;
   /** Newest first. */
   orders(query: OrderQuery): Promise<OrderRecord[]>;

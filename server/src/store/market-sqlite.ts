@@ -107,6 +107,7 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
     insertJournal: db.prepare('INSERT INTO market_journal(market,slot,command,time) VALUES (?,?,?,?)'),
     insertNonce: db.prepare('INSERT INTO order_nonces(participant,nonce) VALUES (?,?)'),
     nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ?'),
+    noncesOf: db.prepare('SELECT nonce FROM order_nonces WHERE participant = ?').pluck(),
     upsertOrder: db.prepare(
       `INSERT INTO orders(id,market,slot,participant,side,price,quantity_wh,filled_wh,remaining_wh,tif,status,nonce,expiry,signature,signer,source,created_at,updated_at)
        VALUES (@id,@market,@slot,@participant,@side,@price,@quantityWh,@filledWh,@remainingWh,@timeInForce,@status,@nonce,@expiry,@signature,@signer,@source,@createdAt,@updatedAt)
@@ -159,6 +160,9 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
     },
     async nonceUsed(participant, nonce) {
       return q.nonceUsed.get(key(participant), nonce) !== undefined;
+    },
+    async noncesOf(participant) {
+      return q.noncesOf.all(key(participant)) as number[];
     },
     async order(id) {
       const row = q.getOrder.get(id) as OrderRow | undefined;

@@ -1,0 +1,116 @@
+// Order signer recovery (EIP-712 digest + libsecp256k1 ecdsaRecover) in a worker thread, batched per event-loop turn, so the main thread keeps its core for I/O, matching and commits.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { Address } from '@gridmesh/contracts-abi';
+import type { SignedOrderFields } from './order-signature.ts';
+
+/** One order to recover: the chain id picks the EIP-712 domain (one pool serves every server in the process). */
+export interface RecoverRequestItem { chainId: number; fields: SignedOrderFields; signature: string }
+/** Main → worker: the orders queued in one event-loop turn. */
+export interface RecoverRequest { id: number; items: RecoverRequestItem[] }
+/** Worker → main: the signer of each item (lower case), or null for a malformed or malleable signature. */
+export interface RecoverResponse { id: number; signers: (Address | null)[] }
+
+/** Orders per message: large enough to amortise a postMessage (≈ one recovery's cost), small enough to overlap. */
+const CHUNK = 16;
+
+interface Waiting { resolve: (signers: (Address | null)[]) => void; reject: (err: Error) => void }
+
+/**
+ * Recovers order signers in one worker thread. Orders arriving in the same I/O turn travel in one message (a postMessage
+ * costs about as much as one recovery, so batching is what makes the move pay on 2 cores). A dead worker fails its
+ * batch; the caller then recovers inline, so an order is never accepted unverified nor refused for the pool's sake.
+ */
+export class RecoverPool {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private queue: RecoverRequestItem[] = [];
+  private waiters: { resolve: (a: Address | null) => void; reject: (e: Error) => void }[] = [];
+  private scheduled = false;
+  private readonly inFlight = new Map<number, Waiting>();
+  private closed = false;
+
+  private start(): Worker {
+    // The worker is TypeScript; a worker thread does not inherit the tsx loader, so a tiny JS entry registers it first.
+    const worker = new Worker(new URL('./recover-worker-boot.mjs', import.meta.url));
+    // A process never waits for this pool to exit; in-flight batches of a dying process are not acknowledged anyway.
+    worker.unref();
+    worker.on('message', (m: RecoverResponse) => {
+      const w = this.inFlight.get(m.id);
+      if (!w) return;
+      this.inFlight.delete(m.id);
+      w.resolve(m.signers);
+    });
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const w of this.inFlight.values()) w.reject(err);
+      this.inFlight.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`order recover worker exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  recover(chainId: number, fields: SignedOrderFields, signature: string): Promise<Address | null> {
+    if (this.closed) return Promise.reject(new Error('recover pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ chainId, fields, signature });
+      this.waiters.push({ resolve, reject });
+      // A full chunk goes at once, so the worker recovers while this thread still parses the rest of the turn's orders
+      // (one message per whole turn left the two threads taking turns instead of overlapping).
+      if (this.queue.length >= CHUNK) this.send();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        // After this I/O turn: every order parsed in it shares one message.
+        setImmediate(() => { this.scheduled = false; this.send(); });
+      }
+    });
+  }
+
+  private send(): void {
+    const items = this.queue;
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    if (items.length === 0) return;
+    const id = this.nextId++;
+    this.inFlight.set(id, {
+      resolve: (signers) => { for (let i = 0; i < waiters.length; i++) waiters[i].resolve(signers[i] ?? null); },
+      reject: (err) => { for (const w of waiters) w.reject(err); },
+    });
+    try {
+      (this.worker ?? this.start()).postMessage({ id, items } satisfies RecoverRequest);
+    } catch (err) {
+      this.inFlight.delete(id);
+      for (const w of waiters) w.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker?.terminate();
+  }
+}
+
+/**
+ * Worker threads for recovery: `GRIDMESH_ORDER_RECOVER_WORKERS` (0 = inline on the main thread), by default one when
+ * the machine has ≥ 2 cores. Measured on 2 cores: see bench/results/ingest.md.
+ */
+export function recoverWorkersFromEnv(): number {
+  const raw = process.env.GRIDMESH_ORDER_RECOVER_WORKERS;
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    return Number.isInteger(n) && n > 0 ? 1 : 0;
+  }
+  return availableParallelism() >= 2 ? 1 : 0;
+}
+
+let shared: RecoverPool | null = null;
+
+/** The process-wide pool (started on first use), or null when recovery runs inline. */
+export function sharedRecoverPool(): RecoverPool | null {
+  if (recoverWorkersFromEnv() === 0) return null;
+  shared ??= new RecoverPool();
+  return shared;
+}
