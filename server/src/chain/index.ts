@@ -5,7 +5,7 @@ export { chainConfigFromEnv, connectChain, type ChainClient, type ChainConfig } 
 export { loadOperatorWallet, createOperatorKeystore } from './keystore.ts';
 export { chainProvider } from './rpc.ts';
 export { SettlementOutbox, type SettlementOutboxOptions, type OutboxEvents } from './outbox.ts';
-export type { SettlementOutboxStore, SettlementBatch, OutboxEntry, OutboxStatus } from './outbox-store.ts';
+export type { SettlementOutboxStore, SettlementBatch, OutboxEntry, OutboxStatus, OutboxRef, RewardRootEntry, RewardRootPublication } from './outbox-store.ts';
 export { SqliteSettlementOutboxStore } from './outbox-sqlite.ts';
 export { buildSettlementBatch } from './settlement-batch.ts';
 export { buildTradeTree, tradeProof, tradeProofRouter, type ProvableTrade, type TradeProof, type TradeTree, type SlotTradesLookup } from './trade-proof.ts';
