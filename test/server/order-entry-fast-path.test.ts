@@ -1,5 +1,6 @@
 // Order entry's fast path keeps its guarantees: nonces stored before a restart are refused from memory loaded once per
-// participant, and signer recovery in the worker thread refuses what inline recovery refuses.
+// participant, signer recovery in the worker thread refuses what inline recovery refuses, and group commits from the
+// writer thread are visible once answered and all-or-nothing.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { Wallet, type HDNodeWallet } from 'ethers';
 import { ErrorCode, OrderTypes, gridmeshDomain, type Address, type OrderSubmission } from '@gridmesh/contracts-abi';
 import { openSqliteStore } from '../../server/src/store/sqlite.ts';
-import type { Store } from '../../server/src/store/index.ts';
+import type { MarketCommit, Store } from '../../server/src/store/index.ts';
 import { DEMO_MARKET } from '../../server/src/orders/market-settings.ts';
 import { MarketRuntime } from '../../server/src/orders/market-runtime.ts';
 import { OrderError, OrderService } from '../../server/src/orders/order-service.ts';
@@ -93,5 +94,26 @@ describe('orders: entry fast path (nonces in memory, recovery in a worker)', fun
     const bad = { ...(await sign(w, '150000', 1)), price: '150100' };
     await refusedWith(orders.submit(bad, { kind: 'session', address: bad.participant }), 400, ErrorCode.BAD_SIGNATURE);
     assert.equal((await store.market.journal(settings.id, [SLOT])).length, 0, 'nothing of a refused order reaches the journal');
+  });
+
+  it('a group committed by the writer thread is readable once answered; a group with a used nonce leaves nothing behind', async () => {
+    const p = Wallet.createRandom().address.toLowerCase() as Address;
+    const change = (nonce: number, time: number): MarketCommit => ({
+      entry: { market: settings.id, slot: SLOT, command: JSON.stringify({ type: 'cancel', id: `${p}-${nonce}`, time }), time },
+      nonce: { participant: p, nonce },
+      orders: [{
+        id: `${p}-${nonce}`, market: settings.id, slot: SLOT, participant: p, side: 'ask', price: '150000', quantityWh: 10, filledWh: 0, remainingWh: 10,
+        timeInForce: 'gtc', status: 'open', nonce, expiry: SLOT, signature: `0x${'11'.repeat(65)}`, signer: p, source: 'manual', createdAt: time, updatedAt: time,
+      }],
+      trades: [],
+      slots: [{ market: settings.id, slot: SLOT, state: 'open', stateSince: time, tradeCount: 0, volumeWh: 0, turnover: '0', clearingPrice: null, settlement: null }],
+    });
+    await store.market.commitMany!([change(1, 1), change(2, 2)]);
+    assert.deepEqual((await store.market.noncesOf(p)).sort(), [1, 2]);
+    assert.equal((await store.market.order(`${p}-2`))?.status, 'open');
+    await assert.rejects(store.market.commitMany!([change(3, 3), change(2, 4)]));
+    assert.deepEqual((await store.market.noncesOf(p)).sort(), [1, 2], 'the failed group wrote nothing');
+    assert.equal(await store.market.order(`${p}-3`), null);
+    assert.equal((await store.market.journal(settings.id, [SLOT])).length, 2);
   });
 });

@@ -136,7 +136,9 @@ export class MarketRuntime {
     const repo = this.store.market;
     let done = 0;
     try {
-      if (repo.commitMany && batch.length > 1) {
+      // commitMany even for one command: the store may commit groups from a writer thread, and all of a process's order
+      // commits then queue there instead of contending for SQLite's write lock from two threads.
+      if (repo.commitMany) {
         await repo.commitMany(batch.map((p) => p.change));
         done = batch.length;
       } else {

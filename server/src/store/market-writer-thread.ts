@@ -1,0 +1,87 @@
+// Main-thread side of the market writer thread: posts group commits to a worker with its own SQLite connection and resolves each once its transaction committed.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { MarketCommit } from './market-port.ts';
+
+/** Main → writer. */
+export type WriterRequest = { id: number; changes: MarketCommit[] } | { close: true };
+/** Writer → main: committed, or the error that rolled the transaction back. */
+export interface WriterResponse { id: number; error: string | null }
+
+/**
+ * `GRIDMESH_MARKET_WRITER_THREAD=0` commits on the main thread; by default a writer thread is used on ≥ 2 cores
+ * (with one core the thread only adds message passing).
+ */
+export function writerThreadEnabled(): boolean {
+  const raw = process.env.GRIDMESH_MARKET_WRITER_THREAD;
+  if (raw !== undefined && raw !== '') return raw !== '0';
+  return availableParallelism() >= 2;
+}
+
+/** Idle time after which the writer closes its connection and exits (it restarts on the next commit). */
+const IDLE_MS = 30_000;
+
+/**
+ * One worker thread with its own connection to the store's file, committing groups strictly in the order they were
+ * posted (one message at a time). A commit resolves only after SQLite committed it, so "answered after commit" holds
+ * as on the main thread. If the worker dies, its pending groups are refused (the runtime then replays its journal)
+ * and the next group starts a fresh worker; SQLite rolls an interrupted transaction back.
+ */
+export class MarketWriterThread {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private idle: NodeJS.Timeout | null = null;
+
+  constructor(private readonly file: string) {}
+
+  private start(): Worker {
+    // The worker is TypeScript; a worker thread does not inherit the tsx loader, so a tiny JS entry registers it first.
+    const worker = new Worker(new URL('./market-writer-boot.mjs', import.meta.url), { workerData: { file: this.file } });
+    worker.unref();
+    worker.on('message', (m: WriterResponse) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error === null) p.resolve();
+      else p.reject(new Error(m.error));
+      if (this.pending.size === 0) this.armIdle();
+    });
+    const fail = (err: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`market writer thread exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private armIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      this.idle = null;
+      if (this.pending.size > 0 || !this.worker) return;
+      const w = this.worker;
+      this.worker = null;
+      w.postMessage({ close: true } satisfies WriterRequest);
+    }, IDLE_MS);
+    this.idle.unref();
+  }
+
+  commitMany(changes: MarketCommit[]): Promise<void> {
+    if (this.idle) { clearTimeout(this.idle); this.idle = null; }
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      try {
+        (this.worker ?? this.start()).postMessage({ id, changes } satisfies WriterRequest);
+      } catch (err) {
+        this.pending.delete(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+}
