@@ -28,8 +28,8 @@ interface Slot {
   state: string;
 }
 
-async function json<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+async function json<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, init);
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -92,7 +92,8 @@ describe('browser: the dashboard against the real demo', function () {
 
   before(async function () {
     mkdirSync(artifacts, { recursive: true });
-    demo = await startDemo(dir.path);
+    // One-minute reward epochs, so a root is on chain by the time the claim journey runs.
+    demo = await startDemo(dir.path, 0, { GRIDMESH_REWARD_EPOCH_MS: '60000' });
     // These journeys need the server's demo-key and market endpoints (server/API.md); say so by name when a build lacks them.
     const probe = await Promise.all(['/api/demo/homes', '/api/markets'].map(async (p) => [p, (await fetch(demo.url + p)).status] as const));
     const missing = probe.filter(([, status]) => status === 404).map(([p]) => p);
@@ -208,7 +209,7 @@ describe('browser: the dashboard against the real demo', function () {
     await demo.stop();
     await page.getByTestId('link-state').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(artifacts, 'dashboard-reconnecting.png') });
-    demo = await startDemo(dir.path, port);
+    demo = await startDemo(dir.path, port, { GRIDMESH_REWARD_EPOCH_MS: '60000' });
     await page.getByTestId('reconnected').waitFor({ timeout: 60_000 });
     await page.getByTestId('link-state').filter({ hasText: 'live' }).waitFor();
     await page.waitForFunction((before) => {
@@ -224,5 +225,39 @@ describe('browser: the dashboard against the real demo', function () {
     const from = homes[0].meter.toLowerCase();
     const to = homes[homes.length - 1].meter.toLowerCase();
     await page.waitForFunction(([f, t]) => Array.from(document.querySelectorAll('[data-testid=neighbour-flow]')).some((p) => p.getAttribute('data-from')?.toLowerCase() === f && p.getAttribute('data-to')?.toLowerCase() === t), [from, to], { timeout: 10_000 });
+  });
+
+  it('a home claims its rewards on chain from My home: the claimed amount moves from claimable to claimed', async () => {
+    const page = seller.page;
+    await page.getByTestId('nav-home').click();
+    // The proof for the root on chain arrives with the rewards view; the page refetches it on private updates or a reload.
+    const claimButton = page.getByRole('button', { name: 'Claim rewards' });
+    try {
+      await waitFor('a reward root on chain with something to claim', async () => {
+        if ((await claimButton.count()) === 1 && (await claimButton.isEnabled())) return true;
+        await page.reload();
+        await page.getByTestId('link-state').filter({ hasText: 'live' }).waitFor();
+        await page.getByTestId('nav-home').click();
+        return undefined;
+      }, 150_000, 3000);
+    } catch (err) {
+      await page.screenshot({ path: join(artifacts, 'home-rewards-not-claimable.png'), fullPage: true });
+      const section = await page.locator('main').innerText().catch(() => '');
+      throw new Error(`${(err as Error).message}; page ${page.url()}: ${section.slice(0, 1500)}`);
+    }
+    const claimable = await page.getByTestId('rewards-claimable').textContent();
+    assert.match(claimable ?? '', /[1-9]/, `claimable shows an amount: ${claimable}`);
+    await page.getByRole('button', { name: 'Claim rewards' }).click();
+    await page.getByRole('status').filter({ hasText: 'claim: confirmed' }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(artifacts, 'home-rewards-claimed.png') });
+    const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('gridmesh.session') ?? 'null')?.token as string | undefined);
+    const rewards = token
+      ? await json<{ claimed: string; published: string; claimable: string }>(`${demo.url}/api/participants/me/rewards`, { headers: { authorization: `Bearer ${token}` } })
+      : null;
+    if (rewards) {
+      assert.ok(BigInt(rewards.claimed) > 0n, `claimed on chain: ${JSON.stringify(rewards)}`);
+      assert.equal(BigInt(rewards.claimable), BigInt(rewards.published) - BigInt(rewards.claimed));
+    }
+    await page.getByTestId('rewards-claimed').filter({ hasText: /[1-9]/ }).waitFor({ timeout: 10_000 });
   });
 });

@@ -63,13 +63,13 @@ export function fmtToken(base: string | bigint | null | undefined, digits = 2): 
   return `${neg ? '−' : ''}${whole.toLocaleString('en')}${digits > 0 ? '.' + frac : ''} ${TOKEN_SYMBOL}`;
 }
 
-/** Reward token amount (18 decimals) → "0.0123 RWD". */
+/** Reward token amount (18 decimals) → "0.0123 GMR". */
 export function fmtReward(base: string | bigint | null | undefined, digits = 4): string {
-  if (base === null || base === undefined || base === '') return '— RWD';
+  if (base === null || base === undefined || base === '') return '— GMR';
   const v = BigInt(base);
   const unit = 10n ** 18n;
   const frac = (v % unit).toString().padStart(18, '0').slice(0, digits);
-  return `${(v / unit).toLocaleString('en')}.${frac} RWD`;
+  return `${(v / unit).toLocaleString('en')}.${frac} GMR`;
 }
 
 /** Token amount typed by a person ("12.5") → base units, or null. */

@@ -119,12 +119,31 @@ export interface ParticipantSettlement {
   tradesRoot: string | null;
 }
 
+export interface RewardEpoch {
+  epoch: number;
+  toSlot: number;
+  root: string;
+  createdAt: number;
+  accounts: number;
+  total: string;
+  status: 'unsent' | 'pending' | 'sent' | 'confirmed' | 'failed' | 'superseded';
+  txHash: string | null;
+  gasUsed: string | null;
+  /** Participant view: my cumulative entitlement in this epoch. */
+  cumulative?: string;
+}
+
 export interface Rewards {
   accrued: string;
+  /** My cumulative entitlement in the root on chain, what I claimed so far, and what a claim pays now. */
   published: string;
   claimed: string;
   claimable: string;
-  epochs: { epoch: number; root: string; cumulative: string; proof: string[]; txHash: string | null; status: string }[];
+  chainEpoch: number | null;
+  /** Arguments of EnergyMarket.claim(cumulative, proof); null when nothing is claimable. */
+  claim: { epoch: number; toSlot: number; root: string; cumulative: string; proof: string[] } | null;
+  /** Oldest first. */
+  epochs: RewardEpoch[];
   bySlot: { slot: number; delivery: string; uptime: string }[];
 }
 
@@ -184,7 +203,7 @@ export interface OperatorView {
     outboxDepth: number;
     batches: { slot: number; status: string; attempts: number; txHash: string | null; gasUsed: string | null; gasPerTrade: string | null; trades: number; createdAt: number; confirmedAt: number | null; error: string | null }[];
   };
-  rewardEpochs: { epoch: number; root: string; status: string; txHash: string | null }[];
+  rewardEpochs: (RewardEpoch & { attempts: number; error: string | null })[];
   grid: { slot: number; unmetDemandWh: number; unmatchedSupplyWh: number; communityImportWh: number; communityExportWh: number }[];
   bridges: { meter: Address; name: string; online: boolean; since: number; lastReadingAgeMs: number | null; outboxDepth: number | null }[];
 }

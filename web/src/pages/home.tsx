@@ -165,7 +165,7 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
     };
   }, [chain, session, escrow]);
   const withdrawable = !!escrow && escrow.pendingWithdrawal !== '0' && (escrow.withdrawableAt === null || escrow.withdrawableAt <= Date.now());
-  const lastEpoch = rewards?.epochs[rewards.epochs.length - 1];
+  const claim = rewards?.claim ?? null;
   const canChain = !!chain?.addresses;
   return (
     <div>
@@ -195,7 +195,9 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
         <dt>Rewards accrued</dt>
         <dd data-testid="rewards-accrued">{rewards ? fmtReward(rewards.accrued) : '—'}</dd>
         <dt>Rewards claimed</dt>
-        <dd>{rewards ? fmtReward(rewards.claimed) : '—'}</dd>
+        <dd data-testid="rewards-claimed">{rewards ? fmtReward(rewards.claimed) : '—'}</dd>
+        <dt>Reward epoch on chain</dt>
+        <dd data-testid="rewards-epoch">{rewards?.chainEpoch ? `#${rewards.chainEpoch}${claim ? ` (slots before ${fmtTime(claim.toSlot)})` : ''}` : 'none yet'}</dd>
       </dl>
       <div class="row">
         <div class="field">
@@ -205,7 +207,7 @@ function ChainActions({ session, escrow, rewards, chain, onDone }: { session: Se
         <button type="button" disabled={busy || !canChain || base === null || (wallet !== null && base !== null && wallet < base)} title={wallet !== null && base !== null && wallet < base ? 'not enough GRID in the wallet' : undefined} onClick={() => run('deposit', (m) => m.deposit(chain!, chainKey(session), base!))}>Deposit</button>
         <button type="button" disabled={busy || !canChain || base === null} onClick={() => run('withdrawal request', (m) => m.requestWithdrawal(chain!, chainKey(session), base!))}>Request withdrawal</button>
         <button type="button" disabled={busy || !canChain || !withdrawable} onClick={() => run('withdrawal', (m) => m.executeWithdrawal(chain!, chainKey(session)))}>Withdraw</button>
-        <button type="button" disabled={busy || !canChain || !lastEpoch || rewards?.claimable === '0'} onClick={() => run('claim', (m) => m.claimRewards(chain!, chainKey(session), BigInt(lastEpoch!.cumulative), lastEpoch!.proof))}>Claim rewards</button>
+        <button type="button" disabled={busy || !canChain || !claim} title={claim ? undefined : 'nothing claimable in the reward root on chain yet'} onClick={() => run('claim', (m) => m.claimRewards(chain!, chainKey(session), BigInt(claim!.cumulative), claim!.proof))}>Claim rewards</button>
       </div>
       {!canChain && <p class="muted small">No chain configured on this server: balances come from the server's ledger; deposits and claims need a chain.</p>}
       {chain?.withdrawalDelaySeconds ? <p class="muted small">Withdrawals wait {Math.round(chain.withdrawalDelaySeconds / 60)} min so open bids stay covered.</p> : null}

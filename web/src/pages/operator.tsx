@@ -1,6 +1,6 @@
 // Operator: markets and config, slot states, settlement health (batches, gas, retries, reward roots), unmet demand and grid import, bridges.
 import { get } from '../lib/api.ts';
-import { fmtAge, fmtPrice, fmtTime, fmtWh, shortAddr } from '../lib/format.ts';
+import { fmtAge, fmtPrice, fmtReward, fmtTime, fmtWh, shortAddr } from '../lib/format.ts';
 import { useFetched, useMarketLive } from '../lib/hooks.ts';
 import type { OperatorView } from '../lib/wire.ts';
 
@@ -94,10 +94,14 @@ export function OperatorPage() {
           <h3 id="epochs-title">Reward epochs</h3>
           <div class="table-wrap">
             <table data-testid="reward-epochs">
-              <thead><tr><th scope="col">Epoch</th><th scope="col">Merkle root</th><th scope="col">Status</th><th scope="col">Tx</th></tr></thead>
+              <thead><tr><th scope="col">Epoch</th><th scope="col">Covers slots before</th><th scope="col">Merkle root</th><th scope="col">Accounts</th><th scope="col">Cumulative (GMR)</th><th scope="col">Status</th><th scope="col">Gas</th><th scope="col">Tx</th></tr></thead>
               <tbody>
                 {(o?.rewardEpochs ?? []).map((e) => (
-                  <tr key={e.epoch}><td>{e.epoch}</td><td><code title={e.root}>{shortAddr(e.root)}</code></td><td>{e.status}</td><td>{e.txHash ? <code title={e.txHash}>{shortAddr(e.txHash)}</code> : '—'}</td></tr>
+                  <tr key={e.epoch}>
+                    <td>{e.epoch}</td><td>{fmtTime(e.toSlot)}</td><td><code title={e.root}>{shortAddr(e.root)}</code></td><td>{e.accounts}</td><td>{fmtReward(e.total)}</td>
+                    <td title={e.error ?? undefined}>{e.status}{e.attempts > 1 ? ` (${e.attempts} attempts)` : ''}</td><td>{e.gasUsed ?? '—'}</td>
+                    <td>{e.txHash ? <code title={e.txHash}>{shortAddr(e.txHash)}</code> : '—'}</td>
+                  </tr>
                 ))}
               </tbody>
             </table>
