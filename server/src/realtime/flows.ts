@@ -13,7 +13,15 @@ export interface Flows {
   trades: TradeFlow[];
   toGrid: GridFlow[];
   fromGrid: GridFlow[];
-  totals: { consumptionW: number; productionW: number; localW: number; gridImportW: number; gridExportW: number; selfSufficiency: number };
+  /**
+   * Physical at the transformer: homes' imports are met first by neighbours' exports (net metering behind one
+   * connection), so local = min(import, export) and the grid supplies or takes only the difference. `tradedW` is the part
+   * of the imports contracted in this slot's trades (the market's share, ≤ localW unless homes miss their trades).
+   */
+  totals: {
+    consumptionW: number; productionW: number; localW: number; gridImportW: number; gridExportW: number; selfSufficiency: number;
+    tradedW: number; tradedShare: number;
+  };
 }
 
 /**
@@ -44,23 +52,26 @@ export function computeFlows(market: string, slot: number, slotMs: number, time:
   const fromGrid: GridFlow[] = [];
   let consumptionW = 0;
   let productionW = 0;
-  let localW = 0;
+  let tradedW = 0;
   for (const [participant, p] of power) {
     const exportW = Math.max(0, -p);
     const importW = Math.max(0, p);
     consumptionW += importW;
     productionW += exportW;
     const localIn = Math.min(importW, bought.get(participant) ?? 0);
-    localW += localIn;
+    tradedW += localIn;
     toGrid.push({ participant: participant as Address, powerW: Math.max(0, exportW - (sold.get(participant) ?? 0)) });
     fromGrid.push({ participant: participant as Address, powerW: importW - localIn });
   }
-  const gridImportW = fromGrid.reduce((a, f) => a + f.powerW, 0);
-  const gridExportW = toGrid.reduce((a, f) => a + f.powerW, 0);
+  const localW = Math.min(consumptionW, productionW);
+  const share = (w: number) => (consumptionW > 0 ? Math.round((w / consumptionW) * 1000) / 1000 : 1);
   return {
     market, slot, time,
     homes: gridHomes.map((h) => ({ participant: h.owner, name: h.name, meter: h.meter, powerW: h.powerW })),
     trades: flows, toGrid, fromGrid,
-    totals: { consumptionW, productionW, localW, gridImportW, gridExportW, selfSufficiency: consumptionW > 0 ? Math.round((localW / consumptionW) * 1000) / 1000 : 1 },
+    totals: {
+      consumptionW, productionW, localW, gridImportW: consumptionW - localW, gridExportW: productionW - localW, selfSufficiency: share(localW),
+      tradedW, tradedShare: share(tradedW),
+    },
   };
 }

@@ -81,7 +81,7 @@ export interface Flows {
   trades: { seller: Address; buyer: Address; quantityWh: number; powerW: number; price: string }[];
   toGrid: { participant: Address; powerW: number }[];
   fromGrid: { participant: Address; powerW: number }[];
-  totals: { consumptionW: number; productionW: number; localW: number; gridImportW: number; gridExportW: number; selfSufficiency: number | null };
+  totals: { consumptionW: number; productionW: number; localW: number; gridImportW: number; gridExportW: number; selfSufficiency: number | null; tradedW: number; tradedShare: number | null };
 }
 
 export interface PricePoint {

@@ -150,7 +150,9 @@ export function FlowsPage() {
             <dt>Homes exporting</dt>
             <dd>{fmtW(totals ? totals.productionW : ss.exportW)}</dd>
             <dt>Met by neighbours</dt>
-            <dd>{fmtW(totals ? totals.localW : Math.min(ss.importW, ss.exportW))}</dd>
+            <dd title="imports covered by neighbours' exports behind the transformer">{fmtW(totals ? totals.localW : Math.min(ss.importW, ss.exportW))}</dd>
+            <dt>Traded between neighbours</dt>
+            <dd data-testid="traded-share" title="imports contracted in this slot's trades">{totals ? `${fmtW(totals.tradedW)} (${fmtPct(totals.tradedShare)})` : '—'}</dd>
             <dt>Grid import / export</dt>
             <dd>
               {fmtW(totals ? totals.gridImportW : Math.max(0, ss.importW - ss.exportW))} / {fmtW(totals ? totals.gridExportW : Math.max(0, ss.exportW - ss.importW))}
@@ -163,8 +165,12 @@ export function FlowsPage() {
       <section class="card" aria-labelledby="history-title">
         <h3 id="history-title">Price and self-sufficiency per slot</h3>
         {history.error && <p class="error">history unavailable: {history.error}</p>}
-        <UPlotChart options={priceOptions} data={chartData} height={200} label="Clearing price (ct/kWh) and self-sufficiency (%) per delivery slot" testId="price-history" />
-        {history.value && history.value.prices.length === 0 && <p class="muted">No trades yet.</p>}
+        {/* An empty series would draw a meaningless default time axis: say so instead until the first slot has a price. */}
+        {chartData[0].length > 0 ? (
+          <UPlotChart options={priceOptions} data={chartData} height={200} label="Clearing price (ct/kWh) and self-sufficiency (%) per delivery slot" testId="price-history" />
+        ) : (
+          <p class="muted" data-testid="price-history-empty">{history.value ? 'No traded slot yet: the chart starts with the first trade.' : 'Loading…'}</p>
+        )}
       </section>
       <section class="card" aria-labelledby="homes-title">
         <h3 id="homes-title">Homes</h3>
