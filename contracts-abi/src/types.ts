@@ -193,3 +193,44 @@ export interface TradeRule {
 export interface TradeRulesUpdate {
   rules: TradeRule[];
 }
+
+/** REST: one reward epoch and where its root is (queued, sent, on chain, refused, or replaced by a later epoch first). */
+export interface RewardEpochView {
+  epoch: number;
+  /** Covers the rewards of every slot before this time (ms). */
+  toSlot: number;
+  root: Hex;
+  createdAt: number;
+  /** Accounts with an entitlement, and the sum of their cumulative entitlements (reward token base units). */
+  accounts: number;
+  total: string;
+  status: 'unsent' | 'pending' | 'sent' | 'confirmed' | 'failed' | 'superseded';
+  txHash: Hex | null;
+  gasUsed: string | null;
+  /** The asking participant's cumulative entitlement in this epoch (participant view only). */
+  cumulative?: string;
+}
+
+/** Arguments of EnergyMarket.claim(cumulative, proof) against one epoch's root. */
+export interface RewardClaim {
+  epoch: number;
+  toSlot: number;
+  root: Hex;
+  cumulative: string;
+  proof: Hex[];
+}
+
+/** REST `GET /api/participants/:address/rewards`; reward token base units (18 decimals) as decimal strings. */
+export interface ParticipantRewards {
+  accrued: string;
+  /** My cumulative entitlement in the root on chain, what the chain paid me so far, and what a claim pays now. */
+  published: string;
+  claimed: string;
+  claimable: string;
+  chainEpoch: number | null;
+  /** Null when nothing is claimable. */
+  claim: RewardClaim | null;
+  /** The last 20 epochs, oldest first. */
+  epochs: RewardEpochView[];
+  bySlot: { slot: number; delivery: string; uptime: string }[];
+}

@@ -1,5 +1,5 @@
 // Plugs a chain into the server: chain escrow, slot settler with reward epochs, and the operator and reward views, over one outbox.
-import type { Address, EnergyMarket } from '@gridmesh/contracts-abi';
+import type { Address, EnergyMarket, Hex } from '@gridmesh/contracts-abi';
 import type { SettlementOutbox, SettlementOutboxStore } from './chain/index.ts';
 import type { RewardEpochView, RewardSources } from './http/reward-routes.ts';
 import type { OperatorSources } from './http/ops-routes.ts';
@@ -24,11 +24,11 @@ export interface ChainSettlementParts {
 export type ChainServerOptions = Required<Pick<ServerOptions, 'escrow' | 'settler' | 'operator' | 'rewards'>>;
 
 /** Status of an epoch's root as the operator and participants see it. */
-function rootStatus(outboxStore: SettlementOutboxStore, epoch: number): { status: RewardEpochView['status']; txHash: string | null; gasUsed: string | null } {
+function rootStatus(outboxStore: SettlementOutboxStore, epoch: number): Pick<RewardEpochView, 'status' | 'txHash' | 'gasUsed'> {
   const row = outboxStore.getRewardRoot(epoch);
   if (!row) return { status: 'unsent', txHash: null, gasUsed: null };
   const superseded = row.status === 'confirmed' && row.alreadySettled && row.txHash === null;
-  return { status: superseded ? 'superseded' : row.status, txHash: row.txHash, gasUsed: row.gasUsed?.toString() ?? null };
+  return { status: superseded ? 'superseded' : row.status, txHash: row.txHash as Hex | null, gasUsed: row.gasUsed?.toString() ?? null };
 }
 
 export function chainServerOptions(parts: ChainSettlementParts): ChainServerOptions {
@@ -39,8 +39,8 @@ export function chainServerOptions(parts: ChainSettlementParts): ChainServerOpti
 
   const views = async (limit: number, account?: Address): Promise<RewardEpochView[]> => {
     if (!store) return [];
-    return (await store.settlements.rewardEpochs({ limit })).map((e) => ({
-      epoch: e.epoch, toSlot: e.toSlot, root: e.root, createdAt: e.createdAt, accounts: e.entitlements.length,
+    return (await store.settlements.rewardEpochs({ limit })).map((e): RewardEpochView => ({
+      epoch: e.epoch, toSlot: e.toSlot, root: e.root as Hex, createdAt: e.createdAt, accounts: e.entitlements.length,
       total: e.entitlements.reduce((a, x) => a + BigInt(x.cumulative), 0n).toString(),
       ...rootStatus(outboxStore, e.epoch),
       ...(account ? { cumulative: e.entitlements.find((x) => x.account === account.toLowerCase())?.cumulative ?? '0' } : {}),

@@ -1,25 +1,8 @@
 // REST route of a participant's rewards: accrual per slot, the epochs fixed for the chain, and the proof to claim on chain.
 import { Router } from 'express';
-import type { Address } from '@gridmesh/contracts-abi';
+import type { Address, ParticipantRewards, RewardClaim, RewardEpochView } from '@gridmesh/contracts-abi';
 import type { Store } from '../store/index.ts';
-import type { RewardClaim } from '../settlement/reward-epochs.ts';
 import { requireSelf } from '../auth/http-session.ts';
-
-/** One reward epoch and where its root is: queued, sent, on chain, refused, or replaced by a later epoch before it went out. */
-export interface RewardEpochView {
-  epoch: number;
-  toSlot: number;
-  root: string;
-  createdAt: number;
-  /** Accounts with an entitlement, and the sum of their cumulative entitlements (reward token base units). */
-  accounts: number;
-  total: string;
-  status: 'unsent' | 'pending' | 'sent' | 'confirmed' | 'failed' | 'superseded';
-  txHash: string | null;
-  gasUsed: string | null;
-  /** The asking account's cumulative entitlement in this epoch (participant view only). */
-  cumulative?: string;
-}
 
 /** Present when the server settles on a chain. */
 export interface RewardSources {
@@ -51,15 +34,17 @@ export function rewardRoutes(deps: RewardRouteDeps): Router {
     const published = current.claim ? BigInt(current.claim.cumulative) : 0n;
     const claimable = published > current.claimed ? published - current.claimed : 0n;
     const epochs = deps.rewards ? (await deps.rewards.epochs(20, me)).reverse() : [];
-    res.json({
+    const body: ParticipantRewards = {
       accrued: accrued.toString(),
-      /** Cumulative entitlement in the root on chain, what the chain paid out so far, and the difference a claim pays. */
       published: published.toString(), claimed: current.claimed.toString(), claimable: claimable.toString(),
       chainEpoch: current.epoch,
       claim: claimable > 0n ? current.claim : null,
       epochs,
       bySlot: [...bySlot.values()].map((e) => ({ slot: e.slot, delivery: e.delivery.toString(), uptime: e.uptime.toString() })),
-    });
+    };
+    res.json(body);
   });
   return r;
 }
+
+export type { RewardEpochView };

@@ -1,5 +1,5 @@
 // Reward epochs at the I/O edge: fixes each epoch's cumulative entitlements as a Merkle root once, hands it to the chain, serves claim proofs.
-import type { Address } from '@gridmesh/contracts-abi';
+import type { Address, Hex, RewardClaim } from '@gridmesh/contracts-abi';
 import type { RewardEpochRecord, Store } from '../store/index.ts';
 import { cumulativeEntitlements, rewardEpochTree, type RewardEpochTree } from './rewards.ts';
 
@@ -16,14 +16,7 @@ export interface RewardEpochsOptions {
   chainEpoch?: () => Promise<number>;
 }
 
-/** What a participant needs to call EnergyMarket.claim(cumulative, proof) against an epoch's root. */
-export interface RewardClaim {
-  epoch: number;
-  toSlot: number;
-  root: string;
-  cumulative: string;
-  proof: string[];
-}
+export type { RewardClaim };
 
 /**
  * An epoch covers every reward accrued in slots before its end. It is fixed (stored with its leaves) only when every
@@ -101,6 +94,6 @@ export class RewardEpochs {
     const leaf = tree.entitlements.find((e) => e.account === account.toLowerCase());
     const proof = tree.proof(account);
     if (!leaf || !proof) return null;
-    return { epoch, toSlot, root: tree.root, cumulative: leaf.cumulative.toString(), proof };
+    return { epoch, toSlot, root: tree.root as Hex, cumulative: leaf.cumulative.toString(), proof: proof as Hex[] };
   }
 }

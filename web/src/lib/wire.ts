@@ -1,7 +1,9 @@
 // Shapes of the server's REST and /market messages the dashboard reads (server/API.md); order/trade/live types come from contracts-abi.
-import type { Address, BookLevel, LivePower, TradeMessage } from '@gridmesh/contracts-abi/types.ts';
+import type { Address, BookLevel, LivePower, ParticipantRewards, RewardEpochView, TradeMessage } from '@gridmesh/contracts-abi/types.ts';
 
 export type { Address, BookLevel, LivePower };
+export type RewardEpoch = RewardEpochView;
+export type Rewards = ParticipantRewards;
 export type Trade = TradeMessage;
 
 export interface MarketInfo {
@@ -117,34 +119,6 @@ export interface ParticipantSettlement {
   status: 'computed' | 'pending' | 'sent' | 'confirmed' | 'failed';
   txHash: string | null;
   tradesRoot: string | null;
-}
-
-export interface RewardEpoch {
-  epoch: number;
-  toSlot: number;
-  root: string;
-  createdAt: number;
-  accounts: number;
-  total: string;
-  status: 'unsent' | 'pending' | 'sent' | 'confirmed' | 'failed' | 'superseded';
-  txHash: string | null;
-  gasUsed: string | null;
-  /** Participant view: my cumulative entitlement in this epoch. */
-  cumulative?: string;
-}
-
-export interface Rewards {
-  accrued: string;
-  /** My cumulative entitlement in the root on chain, what I claimed so far, and what a claim pays now. */
-  published: string;
-  claimed: string;
-  claimable: string;
-  chainEpoch: number | null;
-  /** Arguments of EnergyMarket.claim(cumulative, proof); null when nothing is claimable. */
-  claim: { epoch: number; toSlot: number; root: string; cumulative: string; proof: string[] } | null;
-  /** Oldest first. */
-  epochs: RewardEpoch[];
-  bySlot: { slot: number; delivery: string; uptime: string }[];
 }
 
 export interface Escrow {
