@@ -32,7 +32,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/api/participants/{address}/orders', summary: 'My orders', auth: true, params: ['address'], query: ['status', 'market', 'slot', 'limit'] },
   { method: 'get', path: '/api/participants/{address}/trades', summary: 'My trades', auth: true, params: ['address'], query: ['from', 'to', 'limit'] },
   { method: 'get', path: '/api/participants/{address}/settlements', summary: 'My delivery settlements per slot', auth: true, params: ['address'], query: ['from', 'to'] },
-  { method: 'get', path: '/api/participants/{address}/rewards', summary: 'My rewards', auth: true, params: ['address'] },
+  { method: 'get', path: '/api/participants/{address}/rewards', summary: 'My rewards: accrual per slot, epochs on chain, the proof to claim', auth: true, params: ['address'] },
   { method: 'get', path: '/api/participants/{address}/escrow', summary: 'My escrow: balance, locked by open bids, free', auth: true, params: ['address'] },
   { method: 'get', path: '/api/participants/{address}/export/readings.csv', summary: 'CSV of my meters\' readings', auth: true, csv: true, params: ['address'], query: ['from', 'to'] },
   { method: 'get', path: '/api/participants/{address}/export/trades.csv', summary: 'CSV of my trades', auth: true, csv: true, params: ['address'], query: ['from', 'to'] },

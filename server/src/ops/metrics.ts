@@ -15,7 +15,7 @@ export class ServerMetrics {
   });
   readonly trades = new Counter({ name: 'gridmesh_trades_total', help: 'Trades', registers: [this.registry] });
   readonly bookDepth = new Gauge({ name: 'gridmesh_book_depth_wh', help: 'Open quantity in the books of open slots', labelNames: ['market', 'side'], registers: [this.registry] });
-  readonly outboxDepth = new Gauge({ name: 'gridmesh_outbox_depth', help: 'Settlement batches not yet confirmed', registers: [this.registry] });
+  readonly outboxDepth = new Gauge({ name: 'gridmesh_outbox_depth', help: 'Chain outbox rows (slot batches and reward roots) not yet confirmed', registers: [this.registry] });
   readonly settlementLag = new Gauge({ name: 'gridmesh_settlement_lag_seconds', help: 'Age of the oldest slot past its metering window and not yet settled', registers: [this.registry] });
 
   constructor() {
