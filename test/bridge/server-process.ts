@@ -1,53 +1,16 @@
 // Runs the real gridmesh server (tsx server/src/cli/serve.ts) as a child process for bridge end-to-end tests, and registers homes over REST.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import { gridmeshDomain, METER_ROLES, MeterBindingTypes, ParticipantTypes, type Address, type SignedMeterReading } from '@gridmesh/contracts-abi';
-import { REPO, exited } from './helpers.ts';
+import { startServerProcess, type ServerProcess as RunningServer } from '../helpers/processes.ts';
 
-export interface ServerProcess {
-  child: ChildProcess;
-  url: string;
+export interface ServerProcess extends RunningServer {
   port: number;
-  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts the server; resolves once it logged its URL. `port` 0 picks a free one. */
-export function startServer(dataDir: string, port = 0): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'server/src/cli/serve.ts')], {
-    cwd: REPO,
-    env: { ...process.env, PORT: String(port), GRIDMESH_DATA_DIR: dataDir, HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out} ${err}`)), 30_000);
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /"msg":"gridmesh server listening".*?"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        const url = m[1];
-        resolve({
-          child,
-          url,
-          port: Number(new URL(url).port),
-          async stop(signal: NodeJS.Signals = 'SIGTERM') {
-            if (child.exitCode !== null || child.signalCode !== null) return;
-            const done = exited(child);
-            child.kill(signal);
-            await done;
-          },
-        });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited ${code}: ${err}`));
-    });
-  });
+/** Starts the server (the shared spawner in test/helpers/processes.ts); `port` 0 picks a free one, a fixed one restarts in place. */
+export async function startServer(dataDir: string, port = 0): Promise<ServerProcess> {
+  const proc = await startServerProcess({ PORT: String(port), GRIDMESH_DATA_DIR: dataDir, HOST: '127.0.0.1' });
+  return { ...proc, port: Number(new URL(proc.url).port) };
 }
 
 async function post(url: string, body: unknown): Promise<void> {
