@@ -17,7 +17,7 @@ import { attachMarketNamespace, type MarketHub } from './realtime/market-namespa
 import { computeFlows, type Flows } from './realtime/flows.ts';
 import { apiRoutes } from './http/routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
-import { marketRoutes } from './http/market-routes.ts';
+import { marketRoutes, orderSubmitRoute } from './http/market-routes.ts';
 import { rewardRoutes, type RewardSources } from './http/reward-routes.ts';
 import { authRoutes } from './http/auth-routes.ts';
 import { opsRoutes, type ChainInfo, type DemoHomeKey, type OperatorSources } from './http/ops-routes.ts';
@@ -293,9 +293,15 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
-  app.use(express.json({ limit: '1mb' }));
-  app.use('/api', readSession(tokens, now));
-  app.use('/api', rateLimiter(config.rateLimit));
+  const jsonBody = express.json({ limit: '1mb' });
+  const sessionReader = readSession(tokens, now);
+  const limiter = rateLimiter(config.rateLimit);
+  // Placing an order is the hot route: mounted first so it does not scan every other router, behind the same body
+  // parser, session reader and rate-limit budget as the rest of /api.
+  app.post('/api/orders', jsonBody, sessionReader, limiter, orderSubmitRoute(orders));
+  app.use(jsonBody);
+  app.use('/api', sessionReader);
+  app.use('/api', limiter);
   let baseUrl = '';
   app.use('/api', apiRoutes({ store, registry, live, chainId: config.chainId, startedAt: Date.now(), now: Date.now }));
   app.use('/api', authRoutes({ signIn, tokens, store, now }));

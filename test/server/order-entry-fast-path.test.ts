@@ -15,6 +15,7 @@ import { OrderError, OrderService } from '../../server/src/orders/order-service.
 import { orderTypedMessage } from '../../server/src/orders/order-signature.ts';
 import { RecoverPool } from '../../server/src/orders/recover-pool.ts';
 import { ManualClock } from '../../server/src/slots/clock.ts';
+import { SessionTokens } from '../../server/src/auth/session-tokens.ts';
 import { CHAIN_ID, T0 } from './helpers.ts';
 
 const settings = { ...DEMO_MARKET };
@@ -115,5 +116,19 @@ describe('orders: entry fast path (nonces in memory, recovery in a worker)', fun
     assert.deepEqual((await store.market.noncesOf(p)).sort(), [1, 2], 'the failed group wrote nothing');
     assert.equal(await store.market.order(`${p}-3`), null);
     assert.equal((await store.market.journal(settings.id, [SLOT])).length, 2);
+  });
+
+  it('a session token verified once (then answered from memory) still ends at logout and at expiry, and a forged one never passes', () => {
+    const tokens = new SessionTokens(Buffer.alloc(32, 7), 1_000);
+    const a = tokens.issue(Wallet.createRandom().address as Address, 0);
+    const b = tokens.issue(Wallet.createRandom().address as Address, 0);
+    assert.equal(tokens.verify(a.token, 10)?.address, a.session.address);
+    assert.equal(tokens.verify(a.token, 20)?.address, a.session.address, 'answered again from the verified table');
+    tokens.revoke(a.session, 30);
+    assert.equal(tokens.verify(a.token, 40), null, 'logout ends a remembered session');
+    assert.equal(tokens.verify(b.token, 10)?.address, b.session.address);
+    assert.equal(tokens.verify(b.token, 1_000), null, 'expiry ends a remembered session');
+    const [body, mac] = b.token.split('.');
+    assert.equal(tokens.verify(`${body}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`, 10), null);
   });
 });

@@ -1,5 +1,5 @@
 // REST routes of the market: markets, slots, books, trades, flows, orders (place/amend/cancel), and the participant's own history.
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { ErrorCode, type Address } from '@gridmesh/contracts-abi';
 import type { Store, TradeRecord } from '../store/index.ts';
 import type { Clock } from '../slots/clock.ts';
@@ -61,6 +61,20 @@ export function sendCsv(res: Response, name: string, header: string[], rows: unk
   res.send([header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n');
 }
 
+/**
+ * `POST /api/orders`, mounted by the server ahead of the other routers (the hot route should not scan them all) behind
+ * the same body parser, session reader and rate limiter. Writes its 201 directly: no ETag for a POST answer.
+ */
+export function orderSubmitRoute(orders: OrderService): RequestHandler {
+  return async (req, res) => {
+    const session = requireSession(res);
+    const out = await orderCall(() => orders.submit(req.body, { kind: 'session', address: session.address }));
+    const body = JSON.stringify({ order: orderInfo(out.order), trades: out.trades.map(tradeMessage) });
+    res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+}
+
 export function marketRoutes(deps: MarketRouteDeps): Router {
   const r = Router();
   const market = (req: Request): MarketRuntime => {
@@ -116,12 +130,7 @@ export function marketRoutes(deps: MarketRouteDeps): Router {
     res.json(slots.map((s) => { const i = slotInfo(s, rt.settings); return { slot: s.slot, vwap: i.vwap, clearingPrice: i.clearingPrice, volumeWh: i.volumeWh }; }));
   });
 
-  // ---- orders ----
-  r.post('/orders', async (req, res) => {
-    const session = requireSession(res);
-    const out = await orderCall(() => deps.orders.submit(req.body, { kind: 'session', address: session.address }));
-    res.status(201).json({ order: orderInfo(out.order), trades: out.trades.map(tradeMessage) });
-  });
+  // ---- orders (POST /orders is `orderSubmitRoute`, mounted first by the server) ----
   r.patch('/orders/:id', async (req, res) => {
     const session = requireSession(res);
     const out = await orderCall(() => deps.orders.amend(String(req.params.id), req.body, { kind: 'session', address: session.address }));
