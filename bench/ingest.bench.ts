@@ -217,8 +217,11 @@ const ORDERS_EACH = Number(process.env.BENCH_ORDERS_EACH ?? 10);
 const ORDER_RATES = (process.env.BENCH_ORDER_RATE ?? '5000').split(',').map(Number);
 /** How long each open-loop run offers orders. */
 const ORDER_SECONDS = Number(process.env.BENCH_ORDER_SECONDS ?? 6);
-/** Keep-alive HTTP connections the participants share in the open-loop REST run (autocannon's reference used 100). */
-const REST_CONNECTIONS = Number(process.env.BENCH_REST_CONNECTIONS ?? 100);
+/**
+ * Keep-alive HTTP connections the participants share in the open-loop REST run: by default one per participant (as
+ * each dashboard keeps its own); BENCH_REST_CONNECTIONS=100 gives autocannon's 100-connection setting of the issue.
+ */
+const REST_CONNECTIONS = Number(process.env.BENCH_REST_CONNECTIONS ?? PARTICIPANTS);
 const ORDER_TRANSPORTS = (process.env.BENCH_ORDER_TRANSPORTS ?? 'socket.io,rest').split(',');
 
 type SignedOrder = SignedOrderFields & { signature: `0x${string}` };
