@@ -165,7 +165,7 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
   const writer = marketWriter(db);
   // Order groups commit from a writer thread with its own connection when the store is a file: SQLite was ~40 % of
   // the event loop's time per order. An in-memory database cannot be shared with another connection.
-  const thread = !db.memory && writerThreadEnabled() ? new MarketWriterThread(db.name) : null;
+  const thread = !db.memory && writerThreadEnabled() ? new MarketWriterThread(db.name, () => db.open) : null;
   const q = {
     nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ?'),
     noncesOf: db.prepare('SELECT nonce FROM order_nonces WHERE participant = ?').pluck(),

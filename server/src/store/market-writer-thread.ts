@@ -18,22 +18,24 @@ export function writerThreadEnabled(): boolean {
   return availableParallelism() >= 2;
 }
 
-/** Idle time after which the writer closes its connection and exits (it restarts on the next commit). */
-const IDLE_MS = 30_000;
+/** How often the writer checks that the store's main connection is still open (it closes with it). */
+const WATCH_MS = 2_000;
 
 /**
  * One worker thread with its own connection to the store's file, committing groups strictly in the order they were
  * posted (one message at a time). A commit resolves only after SQLite committed it, so "answered after commit" holds
  * as on the main thread. If the worker dies, its pending groups are refused (the runtime then replays its journal)
- * and the next group starts a fresh worker; SQLite rolls an interrupted transaction back.
+ * and the next group starts a fresh worker; SQLite rolls an interrupted transaction back. The worker starts with the
+ * first group and lives as long as the store's main connection (it stops within seconds of `store.close()`), so no
+ * order after the first pays for its start.
  */
 export class MarketWriterThread {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  private idle: NodeJS.Timeout | null = null;
+  private watch: NodeJS.Timeout | null = null;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string, private readonly storeOpen: () => boolean) {}
 
   private start(): Worker {
     // The worker is TypeScript; a worker thread does not inherit the tsx loader, so a tiny JS entry registers it first.
@@ -45,7 +47,6 @@ export class MarketWriterThread {
       this.pending.delete(m.id);
       if (m.error === null) p.resolve();
       else p.reject(new Error(m.error));
-      if (this.pending.size === 0) this.armIdle();
     });
     const fail = (err: Error) => {
       if (this.worker !== worker) return;
@@ -56,23 +57,22 @@ export class MarketWriterThread {
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`market writer thread exited (${code})`)));
     this.worker = worker;
+    if (!this.watch) {
+      this.watch = setInterval(() => {
+        if (this.storeOpen() || !this.worker) return;
+        // The store closed: the worker finishes what it was sent, closes its connection and exits.
+        this.worker.postMessage({ close: true } satisfies WriterRequest);
+        this.worker = null;
+        if (this.watch) clearInterval(this.watch);
+        this.watch = null;
+      }, WATCH_MS);
+      this.watch.unref();
+    }
     return worker;
   }
 
-  private armIdle(): void {
-    if (this.idle) clearTimeout(this.idle);
-    this.idle = setTimeout(() => {
-      this.idle = null;
-      if (this.pending.size > 0 || !this.worker) return;
-      const w = this.worker;
-      this.worker = null;
-      w.postMessage({ close: true } satisfies WriterRequest);
-    }, IDLE_MS);
-    this.idle.unref();
-  }
-
   commitMany(changes: MarketCommit[]): Promise<void> {
-    if (this.idle) { clearTimeout(this.idle); this.idle = null; }
+    if (!this.storeOpen()) return Promise.reject(new Error('the store is closed'));
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
