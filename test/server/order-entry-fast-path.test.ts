@@ -10,9 +10,10 @@ import { ErrorCode, OrderTypes, gridmeshDomain, type Address, type OrderSubmissi
 import { openSqliteStore } from '../../server/src/store/sqlite.ts';
 import type { MarketCommit, Store } from '../../server/src/store/index.ts';
 import { DEMO_MARKET } from '../../server/src/orders/market-settings.ts';
-import { MarketRuntime } from '../../server/src/orders/market-runtime.ts';
+import { MarketRuntime, costOf } from '../../server/src/orders/market-runtime.ts';
 import { OrderError, OrderService } from '../../server/src/orders/order-service.ts';
-import { orderTypedMessage } from '../../server/src/orders/order-signature.ts';
+import { OrderSigner, orderTypedMessage, type SignedOrderFields } from '../../server/src/orders/order-signature.ts';
+import secp256k1 from 'secp256k1';
 import { RecoverPool } from '../../server/src/orders/recover-pool.ts';
 import { ManualClock } from '../../server/src/slots/clock.ts';
 import { SessionTokens } from '../../server/src/auth/session-tokens.ts';
@@ -130,5 +131,82 @@ describe('orders: entry fast path (nonces in memory, recovery in a worker)', fun
     assert.equal(tokens.verify(b.token, 1_000), null, 'expiry ends a remembered session');
     const [body, mac] = b.token.split('.');
     assert.equal(tokens.verify(`${body}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`, 10), null);
+  });
+
+  it('risk sums kept as orders change equal the sums over the engine\'s open orders (submits, fills, amends, cancels, restart)', async () => {
+    const capacityW = 12_000; // 200 Wh per 1-minute slot
+    const risky = { escrowBalance: () => 10n ** 9n, exportCapacityW: () => capacityW };
+    let rt = new MarketRuntime(settings, store, risky);
+    await rt.load();
+    const clock = new ManualClock(T0 + 30_000);
+    let orders = new OrderService(new Map([[settings.id, rt]]), CHAIN_ID, clock);
+    const signer = new OrderSigner(CHAIN_ID);
+    await signer.ready();
+    const people = Array.from({ length: 6 }, () => Wallet.createRandom());
+    const nonces = people.map(() => 0);
+    const signed = (p: number, fields: Omit<SignedOrderFields, 'participant' | 'market' | 'nonce' | 'expiry' | 'timeInForce'>) => {
+      const f: SignedOrderFields = { participant: people[p].address.toLowerCase() as Address, market: settings.id, timeInForce: 'gtc', nonce: ++nonces[p], expiry: SLOT, ...fields };
+      const sig = secp256k1.ecdsaSign(signer.digest(f), Buffer.from(people[p].privateKey.slice(2), 'hex'));
+      return { ...f, signature: `0x${Buffer.from(sig.signature).toString('hex')}${(sig.recid + 27).toString(16)}` };
+    };
+    const slots = [SLOT, SLOT + settings.slotMs];
+    let seed = 7;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const check = () => {
+      for (const w of people) {
+        const p = w.address.toLowerCase() as Address;
+        const open = rt.market.openOrders(p);
+        const locked = open.filter((o) => o.side === 'bid').reduce((a, o) => a + costOf(o.price, o.remainingWh, settings.gridFee), 0n);
+        assert.equal(rt.freeEscrow(p).locked, locked, `locked escrow of ${p}`);
+        for (const o of open.filter((x) => x.side === 'bid')) {
+          assert.equal(rt.freeEscrow(p, o.id).locked, locked - costOf(o.price, o.remainingWh, settings.gridFee));
+        }
+      }
+    };
+    let exportRefusals = 0;
+    for (let step = 0; step < 160; step++) {
+      const p = rnd(people.length);
+      const who = people[p].address.toLowerCase() as Address;
+      const mine = rt.openOrdersOf(who);
+      const op = rnd(10);
+      try {
+        if (op < 6 || mine.length === 0) {
+          const side = rnd(2) ? 'bid' : 'ask';
+          await orders.submit(signed(p, { slot: slots[rnd(2)], side, price: String(150_000 + rnd(20) * 100), quantityWh: 10 + rnd(60) }), { kind: 'rule' });
+        } else if (op < 8) {
+          const o = mine[rnd(mine.length)];
+          const body = signed(p, { slot: o.slot, side: o.side, price: String(150_000 + rnd(20) * 100), quantityWh: 5 + rnd(80) });
+          await orders.amend(o.id, { price: body.price, quantityWh: body.quantityWh, nonce: body.nonce, expiry: body.expiry, signature: body.signature }, { kind: 'rule' });
+        } else {
+          await orders.cancel(mine[rnd(mine.length)].id, { kind: 'rule' });
+        }
+      } catch (err) {
+        assert.ok(err instanceof OrderError, String(err));
+        if (err.body.reason === 'export_capacity') exportRefusals++;
+      }
+      check();
+      // An ask that fills the seller's capacity exactly is accepted; one Wh more is refused.
+      if (step === 80) {
+        // A slot nobody trades in: no sold Wh, no bids to match the asks.
+        const slot = SLOT + 5 * settings.slotMs;
+        const first = await orders.submit(signed(0, { slot, side: 'ask', price: '320000', quantityWh: 120 }), { kind: 'rule' });
+        await refusedWith(orders.submit(signed(0, { slot, side: 'ask', price: '320000', quantityWh: 81 }), { kind: 'rule' }), 409, ErrorCode.ORDER_REJECTED);
+        // Amending the first ask to 200 Wh counts it once (its old 120 Wh do not stay in the sum); 201 is refused.
+        const amendTo = async (q: number) => {
+          const b = signed(0, { slot, side: 'ask', price: '320000', quantityWh: q });
+          return orders.amend(first.order.id, { quantityWh: q, nonce: b.nonce, expiry: b.expiry, signature: b.signature }, { kind: 'rule' });
+        };
+        await refusedWith(amendTo(201), 409, ErrorCode.ORDER_REJECTED);
+        await amendTo(200);
+        await orders.cancel(first.order.id, { kind: 'rule' });
+        await orders.submit(signed(0, { slot, side: 'ask', price: '320000', quantityWh: 200 }), { kind: 'rule' });
+      }
+    }
+    assert.ok(exportRefusals > 0, 'the random walk reached the export limit');
+    // A restart rebuilds the sums from the journal and the stored orders.
+    rt = new MarketRuntime(settings, store, risky);
+    await rt.load();
+    orders = new OrderService(new Map([[settings.id, rt]]), CHAIN_ID, clock);
+    check();
   });
 });

@@ -62,6 +62,15 @@ export class MarketRuntime {
   /** Per participant: cost of bought energy in slots not yet settled (the escrow it still owes). */
   private readonly owed = new Map<string, bigint>();
   private readonly soldWh = new Map<string, number>();
+  /**
+   * Risk sums kept up to date as open orders change, so a risk check costs O(1) instead of listing the participant's
+   * open orders (that listing was ~10 % of the event loop per order): per participant the escrow its open bids lock,
+   * per `participant:slot` the Wh its open asks offer, and each open order's own share of those sums.
+   */
+  private readonly bidLocked = new Map<string, bigint>();
+  private readonly askOpenWh = new Map<string, number>();
+  private readonly bidShare = new Map<string, bigint>();
+  private readonly askShare = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private replaying = false;
   /** Applied commands waiting for the next group commit, in apply (= journal) order. */
@@ -78,8 +87,8 @@ export class MarketRuntime {
   private freshMarket(): Market {
     const self = this;
     const risk: RiskChecks = {
-      checkBid: (order, ctx) => (self.replaying ? null : self.checkBid(order, ctx.replacing, ctx.openOrders())),
-      checkAsk: (order, ctx) => (self.replaying ? null : self.checkAsk(order, ctx.replacing, ctx.openOrders())),
+      checkBid: (order, ctx) => (self.replaying ? null : self.checkBid(order, ctx.replacing)),
+      checkAsk: (order) => (self.replaying ? null : self.checkAsk(order)),
     };
     return new Market(engineConfig(this.settings), { risk });
   }
@@ -176,8 +185,12 @@ export class MarketRuntime {
     } finally {
       this.replaying = false;
     }
+    this.bidLocked.clear();
+    this.askOpenWh.clear();
+    this.bidShare.clear();
+    this.askShare.clear();
     for (const o of await this.store.market.orders({ market: this.settings.id, status: 'open', limit: 1_000_000 })) {
-      if (this.market.order(o.id)) this.open.set(o.id, o);
+      if (this.market.order(o.id)) this.setOpen(o);
     }
     for (const s of live) {
       for (const t of await this.store.market.trades({ market: this.settings.id, from: s.slot, to: s.slot + 1 })) this.noteTrade(t);
@@ -190,25 +203,57 @@ export class MarketRuntime {
     this.soldWh.set(k, (this.soldWh.get(k) ?? 0) + t.quantityWh);
   }
 
+  /** Records `o` as the open version of its order (or forgets the order when `o` is no longer open), keeping the risk sums. */
+  private setOpen(o: OrderRecord): void {
+    const bid = this.bidShare.get(o.id);
+    if (bid !== undefined) {
+      const left = (this.bidLocked.get(o.participant) ?? 0n) - bid;
+      if (left === 0n) this.bidLocked.delete(o.participant); else this.bidLocked.set(o.participant, left);
+      this.bidShare.delete(o.id);
+    }
+    const ask = this.askShare.get(o.id);
+    if (ask !== undefined) {
+      const k = `${o.participant}:${o.slot}`;
+      const left = (this.askOpenWh.get(k) ?? 0) - ask;
+      if (left === 0) this.askOpenWh.delete(k); else this.askOpenWh.set(k, left);
+      this.askShare.delete(o.id);
+    }
+    if (o.status !== 'open') {
+      this.open.delete(o.id);
+      return;
+    }
+    this.open.set(o.id, o);
+    if (o.side === 'bid') {
+      const cost = costOf(BigInt(o.price), o.remainingWh, this.settings.gridFee);
+      this.bidShare.set(o.id, cost);
+      this.bidLocked.set(o.participant, (this.bidLocked.get(o.participant) ?? 0n) + cost);
+    } else {
+      const k = `${o.participant}:${o.slot}`;
+      this.askShare.set(o.id, o.remainingWh);
+      this.askOpenWh.set(k, (this.askOpenWh.get(k) ?? 0) + o.remainingWh);
+    }
+  }
+
   /** Escrow a participant has not committed to open bids or to bought energy awaiting settlement. */
   freeEscrow(participant: Address, exceptOrder: string | null = null): { balance: bigint; locked: bigint; owed: bigint; free: bigint } {
     const p = participant.toLowerCase() as Address;
     const balance = this.sources.escrowBalance(p) ?? 0n;
-    let locked = 0n;
-    for (const o of this.market.openOrders(p)) if (o.side === 'bid' && o.id !== exceptOrder) locked += costOf(o.price, o.remainingWh, this.settings.gridFee);
+    let locked = this.bidLocked.get(p) ?? 0n;
+    if (exceptOrder !== null && this.open.get(exceptOrder)?.participant === p) locked -= this.bidShare.get(exceptOrder) ?? 0n;
     const owed = this.owed.get(p) ?? 0n;
     return { balance, locked, owed, free: balance - locked - owed };
   }
 
-  private checkBid(order: RiskOrder, replacing: OrderView | null, _others: OrderView[]): RejectReason | null {
+  private checkBid(order: RiskOrder, replacing: OrderView | null): RejectReason | null {
     const { free } = this.freeEscrow(order.participant as Address, replacing?.id ?? null);
     return costOf(order.price, order.quantityWh, this.settings.gridFee) <= free ? null : 'insufficient_escrow';
   }
 
-  private checkAsk(order: RiskOrder, _replacing: OrderView | null, others: OrderView[]): RejectReason | null {
+  private checkAsk(order: RiskOrder): RejectReason | null {
     const capacityWh = Math.floor((this.sources.exportCapacityW(order.participant as Address) * this.settings.slotMs) / 3_600_000);
-    let committed = this.soldWh.get(`${order.participant}:${order.slot}`) ?? 0;
-    for (const o of others) if (o.side === 'ask' && o.slot === order.slot) committed += o.remainingWh;
+    let committed = (this.soldWh.get(`${order.participant}:${order.slot}`) ?? 0) + (this.askOpenWh.get(`${order.participant}:${order.slot}`) ?? 0);
+    // The order being replaced (amend: same id) does not count against its own new version.
+    if (this.open.get(order.id)?.slot === order.slot) committed -= this.askShare.get(order.id) ?? 0;
     return committed + order.quantityWh <= capacityWh ? null : 'export_capacity';
   }
 
@@ -315,10 +360,7 @@ export class MarketRuntime {
       slots: [...changedSlots.values()],
     };
     // Memory moves with the engine (the next command's risk checks see this one); a failed commit rebuilds both from the journal.
-    for (const o of change.orders) {
-      if (o.status === 'open') this.open.set(o.id, o);
-      else this.open.delete(o.id);
-    }
+    for (const o of change.orders) this.setOpen(o);
     for (const t of trades) this.noteTrade(t);
     for (const s of change.slots) this.slotRecords.set(s.slot, s);
     const committed = this.enqueueCommit(change);
