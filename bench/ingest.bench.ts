@@ -3,7 +3,7 @@
 // (closed-loop saturation and open-loop latency at a fixed offered rate).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent as HttpAgent, get as httpGet, request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import secp256k1 from 'secp256k1';
@@ -76,6 +76,17 @@ function cpuSecondsOf(pid: number, thread?: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU seconds per thread of a process (tid → seconds), to tell the event loop from worker and V8 helper threads. */
+function threadCpuOf(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) out.set(Number(tid), cpuSecondsOf(pid, Number(tid)));
+  } catch {
+    // the process is gone
+  }
+  return out;
 }
 
 interface ServerProc { child: ChildProcess; url: string; dir: string; stop(): Promise<void> }
@@ -244,6 +255,8 @@ interface OrderRun {
   serverCpuS: number;
   /** Of serverCpuS, the server's main (event-loop) thread: the part that cannot spread over cores. */
   mainCpuS: number;
+  /** CPU seconds of the server's other threads, busiest first (worker threads: signer recovery, SQLite writer; V8 helpers). */
+  otherThreadsCpuS: number[];
   clientCpuS: number;
   firstRefusal: string;
 }
@@ -293,6 +306,7 @@ async function closedLoop(transport: string, send: Send, orders: SignedOrder[][]
   let firstRefusal = '';
   const cpu0 = cpuSecondsOf(serverPid);
   const main0 = cpuSecondsOf(serverPid, serverPid);
+  const threads0 = threadCpuOf(serverPid);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(orders.map(async (list, p) => {
@@ -305,7 +319,7 @@ async function closedLoop(transport: string, send: Send, orders: SignedOrder[][]
       trades += r.trades;
     }
   }));
-  return finish(transport, 'saturation', null, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, client0, serverPid);
+  return finish(transport, 'saturation', null, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, serverPid);
 }
 
 /**
@@ -329,6 +343,7 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
   const inFlight: Promise<void>[] = [];
   const cpu0 = cpuSecondsOf(serverPid);
   const main0 = cpuSecondsOf(serverPid, serverPid);
+  const threads0 = threadCpuOf(serverPid);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise<void>((done) => {
@@ -350,19 +365,21 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
     tick();
   });
   await Promise.all(inFlight);
-  return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, client0, serverPid);
+  return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, serverPid);
 }
 
 function finish(transport: string, mode: OrderRun['mode'], offered: number | null, latencies: number[], accepted: number, trades: number, firstRefusal: string,
-  ms: number, cpu0: number, main0: number, client0: NodeJS.CpuUsage, serverPid: number): OrderRun {
+  ms: number, cpu0: number, main0: number, threads0: Map<number, number>, client0: NodeJS.CpuUsage, serverPid: number): OrderRun {
   const serverCpuS = cpuSecondsOf(serverPid) - cpu0;
   const mainCpuS = cpuSecondsOf(serverPid, serverPid) - main0;
+  const otherThreadsCpuS = [...threadCpuOf(serverPid)].filter(([tid]) => tid !== serverPid)
+    .map(([tid, s]) => Math.round((s - (threads0.get(tid) ?? 0)) * 100) / 100).filter((s) => s > 0).sort((a, b) => b - a);
   const client = process.cpuUsage(client0);
   latencies.sort((a, b) => a - b);
   return {
     transport, mode, offered, orders: latencies.length, accepted, ms: Math.round(ms), perSec: rate(accepted, ms),
     p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: Math.round(latencies[latencies.length - 1] ?? Number.NaN),
-    trades, serverCpuS: Math.round(serverCpuS * 100) / 100, mainCpuS: Math.round(mainCpuS * 100) / 100, clientCpuS: Math.round(((client.user + client.system) / 1e6) * 100) / 100, firstRefusal,
+    trades, serverCpuS: Math.round(serverCpuS * 100) / 100, mainCpuS: Math.round(mainCpuS * 100) / 100, otherThreadsCpuS, clientCpuS: Math.round(((client.user + client.system) / 1e6) * 100) / 100, firstRefusal,
   };
 }
 
@@ -514,6 +531,7 @@ if (orders) {
     const label = r.mode === 'saturation' ? 'saturation' : `open ${r.offered!.toLocaleString('en')}/s`;
     console.log(`  ${r.transport.padEnd(9)} ${label.padEnd(15)} ${r.accepted.toLocaleString('en')}/${r.orders.toLocaleString('en')} accepted in ${r.ms} ms → ${r.perSec.toLocaleString('en')} orders/s; latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms; ${r.trades} trades`);
     console.log(`  ${''.padEnd(25)} server ${r.serverCpuS} CPU-s = ${((r.serverCpuS * 1000) / r.orders).toFixed(3)} ms CPU per order (${(r.serverCpuS / wall).toFixed(2)} cores; main thread ${((r.mainCpuS * 1000) / r.orders).toFixed(3)} ms per order, ${(r.mainCpuS / wall).toFixed(2)} cores); bench client ${r.clientCpuS} CPU-s (${(r.clientCpuS / wall).toFixed(2)} cores, ${Math.round((100 * r.clientCpuS) / (wall * cores))} % of the machine)`);
+    console.log(`  ${''.padEnd(25)} server threads, ms CPU per order: main ${((r.mainCpuS * 1000) / r.orders).toFixed(3)}; others ${r.otherThreadsCpuS.slice(0, 4).map((c) => ((c * 1000) / r.orders).toFixed(3)).join(', ') || 'none'}${r.otherThreadsCpuS.length > 4 ? ` (+${r.otherThreadsCpuS.length - 4} more threads, ${((r.otherThreadsCpuS.slice(4).reduce((a, b) => a + b, 0) * 1000) / r.orders).toFixed(3)})` : ''}`);
     if (r.firstRefusal) console.log(`  ${''.padEnd(25)} first refusal: ${r.firstRefusal.slice(0, 300)}`);
   }
 }
