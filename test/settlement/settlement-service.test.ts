@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unpackNetting, type Address, type Hex } from '@gridmesh/contracts-abi';
+import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../server/src/store/sqlite.ts';
 import type { Store, StoredReading, TradeRecord } from '../../server/src/store/index.ts';
 import { SettlementService } from '../../server/src/settlement/index.ts';
@@ -48,6 +49,10 @@ describe('settlement service (SQLite store)', () => {
     await store.readings.insertMany(meterReadings(A, 600));
     await store.readings.insertMany(meterReadings(B, 120));
     await store.readings.insertMany(meterReadings(C, 0));
+    // A home that does not trade still counts in the neighbourhood's metering.
+    const D = ('0x' + 'd4'.repeat(20)) as Address;
+    await store.meters.bind({ meter: meterOf(D), owner: D, role: 'grid', capacityW: 10_000, label: null, nonce: 0, bindingSignature: ('0x' + '0'.repeat(130)) as Hex, createdAt: 0 });
+    await store.readings.insertMany(meterReadings(D, 50));
     const trades = [trade(1, C, A, 200_000n, 500), trade(2, C, B, 210_000n, 300)];
     const svc = new SettlementService(store, { rewards: { deliveryPerKWh: 10n ** 18n, uptimePerSlot: 10n ** 17n, readingIntervalMs: 10_000 } });
     const out = await svc.settleSlot(market, SLOT, trades, SLOT + 80_000);
@@ -62,6 +67,9 @@ describe('settlement service (SQLite store)', () => {
     assert.equal(row(B).imbalancePaid, String(((320_000n - 210_000n) * 180n) / 1000n));
     assert.equal(row(C).paid, String(100_000n + (210_000n * 120n) / 1000n));
     assert.equal(out.participants.reduce((a, r) => a + BigInt(r.netDelta), 0n), 0n);
+    assert.equal(out.participants.length, 3, 'only traders get settlement rows');
+    assert.deepEqual(out.slot.community, { homes: 4, meteredHomes: 4, importWh: 0, exportWh: 600 + 120 + 50 });
+    assert.deepEqual((await store.settlements.get('demo', SLOT))?.community, out.slot.community);
 
     const batch = buildSettlementBatch(SLOT, trades.map((t) => ({ id: t.id, slot: t.slot, seq: t.seq, buyer: t.buyer, seller: t.seller, price: t.price, quantityWh: t.quantityWh })), out.nettedDeltas);
     const unpacked = unpackNetting(batch.accounts, batch.deltas);
@@ -91,5 +99,29 @@ describe('settlement service (SQLite store)', () => {
     assert.equal(b.received, '0');
     assert.equal(b.imbalancePaid, String((120_000n * 400n) / 1000n));
     assert.deepEqual(await store.settlements.rewards(B), []);
+  });
+});
+
+describe('settlement store (SQLite) made before community metering was recorded', () => {
+  it('gains the column on open and keeps the old rows readable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridmesh-settle-old-'));
+    try {
+      const file = join(dir, 'store.db');
+      const old = new Database(file);
+      old.exec(`CREATE TABLE slot_settlements (market TEXT NOT NULL, slot INTEGER NOT NULL, computed_at INTEGER NOT NULL, accounts TEXT NOT NULL,
+        deltas TEXT NOT NULL, trades TEXT NOT NULL, PRIMARY KEY (market, slot)) WITHOUT ROWID`);
+      old.prepare('INSERT INTO slot_settlements VALUES (?,?,?,?,?,?)').run('demo', SLOT, SLOT + 1, '[]', '[]', '[]');
+      old.close();
+      const store = openSqliteStore(file);
+      try {
+        assert.deepEqual(await store.settlements.get('demo', SLOT), { market: 'demo', slot: SLOT, computedAt: SLOT + 1, accounts: [], deltas: [], trades: [] });
+        await store.settlements.save({ market: 'demo', slot: SLOT + 60_000, computedAt: 1, accounts: [], deltas: [], trades: [], community: { homes: 1, meteredHomes: 1, importWh: 5, exportWh: 0 } }, [], []);
+        assert.deepEqual((await store.settlements.get('demo', SLOT + 60_000))?.community, { homes: 1, meteredHomes: 1, importWh: 5, exportWh: 0 });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -121,7 +121,7 @@ function storeContract(name: string, target: () => Target | null, skipReason: st
       imbalanceUnpaid: '0', gridFeePaid: '0', gridFeeReceived: '0', netDelta,
     });
     const slotRecord = (market: string, slot: number): SlotSettlementRecord => ({
-      market, slot, computedAt: slot + 1, accounts: [P(1), P(2)], deltas: ['160000', '-160000'],
+      market, slot, computedAt: slot + 1, accounts: [P(1), P(2)], deltas: ['160000', '-160000'], community: { homes: 3, meteredHomes: 2, importWh: 40, exportWh: 900 },
       trades: [{ seq: 1, buyer: P(2), seller: P(1), price: '200000', quantityWh: 1000, deliveredWh: 900, undeliveredWh: 100, payment: '180000', imbalance: '20000', gridFee: '0' }],
     });
     const accrual = (market: string, slot: number, account: Address, kind: 'delivery' | 'uptime', amount: string): RewardAccrualRecord => ({

@@ -60,7 +60,24 @@ export function opsRoutes(deps: OpsRouteDeps): Router {
       const recent = await deps.store.market.slots(rt.settings.id, now - 3_600_000, now + rt.settings.horizonMs + 1);
       slots.push(...recent.map((s) => slotInfo(s, rt.settings)));
       for (const s of recent.filter((x) => x.slot + rt.settings.slotMs <= now).slice(-60)) {
-        const rows = await deps.store.settlements?.participantsOf(rt.settings.id, s.slot).catch(() => []) ?? [];
+        const [rows, computed] = await Promise.all([
+          deps.store.settlements?.participantsOf(rt.settings.id, s.slot).catch(() => []) ?? [],
+          deps.store.settlements?.get(rt.settings.id, s.slot).catch(() => null) ?? null,
+        ]);
+        const tradedIn = rows.reduce((a, p) => a + p.boughtDeliveredWh, 0);
+        const tradedOut = rows.reduce((a, p) => a + p.deliveredWh, 0);
+        const c = computed?.community;
+        if (c) {
+          // Every home metered over the slot: demand not met by neighbours' delivered trades, and the net exchange at the transformer.
+          grid.push({
+            market: rt.settings.id, slot: s.slot, metered: c.meteredHomes > 0, homes: c.homes, meteredHomes: c.meteredHomes,
+            importWh: c.importWh, exportWh: c.exportWh,
+            unmetDemandWh: Math.max(0, c.importWh - tradedIn), unmatchedSupplyWh: Math.max(0, c.exportWh - tradedOut),
+            communityImportWh: Math.max(0, c.importWh - c.exportWh), communityExportWh: Math.max(0, c.exportWh - c.importWh),
+          });
+          continue;
+        }
+        // Slots settled before community metering was recorded: only the homes that traded are known.
         let importWh = 0;
         let exportWh = 0;
         for (const p of rows) {

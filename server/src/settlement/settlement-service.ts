@@ -1,6 +1,6 @@
 // Delivery settlement at the I/O edge: loads a slot's trades, meters and readings, runs the pure settlement, stores it once.
 import type { Address, NettedDelta } from '@gridmesh/contracts-abi';
-import type { ParticipantSettlementRecord, RewardAccrualRecord, SlotSettlementRecord, Store, TradeRecord } from '../store/index.ts';
+import type { CommunityMetering, ParticipantSettlementRecord, RewardAccrualRecord, SlotSettlementRecord, Store, TradeRecord } from '../store/index.ts';
 import { settleDeliverySlot, type ParticipantSlotSettlement, type SlotSettlement } from './delivery.ts';
 import { meterParticipantSlot, type SlotMetering } from './metering.ts';
 import { accrueSlotRewards, cumulativeEntitlements, rewardEpochTree, type BridgeUptime, type RewardEpochTree, type RewardPolicy } from './rewards.ts';
@@ -44,9 +44,9 @@ export function toParticipantRecord(market: string, p: ParticipantSlotSettlement
   };
 }
 
-export function toSlotRecord(market: string, s: SlotSettlement, computedAt: number): SlotSettlementRecord {
+export function toSlotRecord(market: string, s: SlotSettlement, computedAt: number, community?: CommunityMetering): SlotSettlementRecord {
   return {
-    market, slot: s.slot, computedAt, accounts: s.batch.accounts as Address[], deltas: s.batch.deltas.map(str),
+    market, slot: s.slot, computedAt, accounts: s.batch.accounts as Address[], deltas: s.batch.deltas.map(str), ...(community ? { community } : {}),
     trades: s.trades.map((t) => ({
       seq: t.seq, buyer: t.buyer as Address, seller: t.seller as Address, price: str(t.price), quantityWh: t.quantityWh, deliveredWh: t.deliveredWh,
       undeliveredWh: t.undeliveredWh, payment: str(t.payment), imbalance: str(t.imbalance), gridFee: str(t.gridFee),
@@ -81,12 +81,24 @@ export class SettlementService {
     const participants = new Set<string>();
     for (const t of trades) { participants.add(t.buyer.toLowerCase()); participants.add(t.seller.toLowerCase()); }
 
+    const meterHome = async (owner: string): Promise<SlotMetering> => {
+      const readings = await Promise.all((gridMeters.get(owner) ?? []).map((m) => this.store.readings.range(m, { from: slot - gap, to: end + gap + 1, limit: 1_000_000 })));
+      return meterParticipantSlot(readings, slot, end, { maxBoundaryGapMs: gap });
+    };
     const metering = new Map<string, SlotMetering>();
     const escrow = this.options.escrowOf ? new Map<string, bigint>() : undefined;
     for (const p of participants) {
-      const readings = await Promise.all((gridMeters.get(p) ?? []).map((m) => this.store.readings.range(m, { from: slot - gap, to: end + gap + 1, limit: 1_000_000 })));
-      metering.set(p, meterParticipantSlot(readings, slot, end, { maxBoundaryGapMs: gap }));
+      metering.set(p, await meterHome(p));
       if (escrow && this.options.escrowOf) escrow.set(p, (await this.options.escrowOf(p as Address)) ?? 0n);
+    }
+    // The whole neighbourhood, traded or not: what it imported and exported (the operator's unmet demand and grid import).
+    const community: CommunityMetering = { homes: gridMeters.size, meteredHomes: 0, importWh: 0, exportWh: 0 };
+    for (const owner of gridMeters.keys()) {
+      const m = metering.get(owner) ?? (await meterHome(owner));
+      if (!m.metered) continue;
+      community.meteredHomes++;
+      community.importWh += m.importWh;
+      community.exportWh += m.exportWh;
     }
 
     const result = settleDeliverySlot({
@@ -104,7 +116,7 @@ export class SettlementService {
     }
     const accruals = accrueSlotRewards(slot, market.slotMs, result.participants, bridges, this.options.rewards);
 
-    const slotRecord = toSlotRecord(market.id, result, now);
+    const slotRecord = toSlotRecord(market.id, result, now, community);
     const rows = result.participants.map((p) => toParticipantRecord(market.id, p));
     const rewards: RewardAccrualRecord[] = accruals.map((a) => ({
       market: market.id, slot: a.slot, account: a.account as Address, kind: a.kind, meter: a.meter as Address | null, basis: a.basis, amount: str(a.amount),

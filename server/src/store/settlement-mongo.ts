@@ -10,7 +10,7 @@ interface RowDoc { _id: string; market: string; slot: number; participant: strin
 interface AccrualDoc { _id: string; market: string; slot: number; account: string; kind: string; meter: string | null; basis: number; amount: string }
 
 const slotSchema = new Schema<SlotDoc>(
-  { _id: String, market: String, slot: Number, computedAt: Number, accounts: [String], deltas: [String], trades: Schema.Types.Mixed },
+  { _id: String, market: String, slot: Number, computedAt: Number, accounts: [String], deltas: [String], trades: Schema.Types.Mixed, community: { type: Schema.Types.Mixed, default: undefined } },
   { versionKey: false },
 );
 const rowSchema = new Schema<RowDoc>({ _id: String, market: String, slot: Number, participant: String, row: Schema.Types.Mixed }, { versionKey: false });
@@ -44,6 +44,7 @@ export async function mongoSettlementRepo(conn: Connection): Promise<SettlementR
 
   const toSlot = (d: SlotDoc): SlotSettlementRecord => ({
     market: d.market, slot: d.slot, computedAt: d.computedAt, accounts: d.accounts as Address[], deltas: d.deltas, trades: d.trades,
+    ...(d.community ? { community: d.community } : {}),
   });
   const toAccrual = (d: AccrualDoc): RewardAccrualRecord => ({
     market: d.market, slot: d.slot, account: d.account as Address, kind: d.kind as RewardAccrualRecord['kind'],
@@ -69,7 +70,10 @@ export async function mongoSettlementRepo(conn: Connection): Promise<SettlementR
         }), { ordered: false });
       }
       try {
-        await Slots.create({ _id: id, market: slot.market, slot: slot.slot, computedAt: slot.computedAt, accounts: slot.accounts.map(key), deltas: slot.deltas, trades: slot.trades });
+        await Slots.create({
+          _id: id, market: slot.market, slot: slot.slot, computedAt: slot.computedAt, accounts: slot.accounts.map(key), deltas: slot.deltas, trades: slot.trades,
+          ...(slot.community ? { community: slot.community } : {}),
+        });
         return { created: true };
       } catch (err) {
         if ((err as { code?: number }).code === 11000) return { created: false };

@@ -33,11 +33,25 @@ export interface SlotSettlementRecord {
   /** settleSlot batch: accounts ascending (lower case), deltas as signed decimal strings. */
   accounts: Address[];
   deltas: string[];
+  /**
+   * Every home with a grid meter, traded or not, metered over the slot: what the neighbourhood imported and exported
+   * in total (absent on rows stored before this was recorded).
+   */
+  community?: CommunityMetering;
   /** Per-trade delivered/undelivered Wh and transfers (JSON-safe: amounts as strings). */
   trades: {
     seq: number; buyer: Address; seller: Address; price: string; quantityWh: number; deliveredWh: number; undeliveredWh: number;
     payment: string; imbalance: string; gridFee: string;
   }[];
+}
+
+export interface CommunityMetering {
+  /** Homes with a grid meter, and how many of them could be metered over the slot (readings at both boundaries). */
+  homes: number;
+  meteredHomes: number;
+  /** Σ of metered homes' import and export over the slot (Wh). */
+  importWh: number;
+  exportWh: number;
 }
 
 export interface RewardAccrualRecord {

@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS slot_settlements (
   accounts TEXT NOT NULL,
   deltas TEXT NOT NULL,
   trades TEXT NOT NULL,
+  community TEXT,
   PRIMARY KEY (market, slot)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS participant_settlements (
@@ -44,12 +45,13 @@ CREATE TABLE IF NOT EXISTS reward_epochs (
 
 const key = (a: string) => a.toLowerCase();
 
-interface SlotRow { market: string; slot: number; computed_at: number; accounts: string; deltas: string; trades: string }
+interface SlotRow { market: string; slot: number; computed_at: number; accounts: string; deltas: string; trades: string; community: string | null }
 interface EpochRow { epoch: number; to_slot: number; root: string; entitlements?: string; created_at: number }
 interface AccrualRow { market: string; slot: number; account: string; kind: string; meter: string; basis: number; amount: string }
 
 const toSlot = (r: SlotRow): SlotSettlementRecord => ({
   market: r.market, slot: r.slot, computedAt: r.computed_at, accounts: JSON.parse(r.accounts), deltas: JSON.parse(r.deltas), trades: JSON.parse(r.trades),
+  ...(r.community ? { community: JSON.parse(r.community) } : {}),
 });
 const toAccrual = (r: AccrualRow): RewardAccrualRecord => ({
   market: r.market, slot: r.slot, account: r.account as Address, kind: r.kind as RewardAccrualRecord['kind'],
@@ -58,9 +60,12 @@ const toAccrual = (r: AccrualRow): RewardAccrualRecord => ({
 
 export function sqliteSettlementRepo(db: Database.Database): SettlementRepo {
   db.exec(SCHEMA);
+  // Stores made before community metering was recorded get the column (their rows keep it null).
+  const columns = db.prepare('PRAGMA table_info(slot_settlements)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'community')) db.exec('ALTER TABLE slot_settlements ADD COLUMN community TEXT');
   const q = {
     insertSlot: db.prepare(
-      'INSERT OR IGNORE INTO slot_settlements(market,slot,computed_at,accounts,deltas,trades) VALUES (?,?,?,?,?,?)',
+      'INSERT OR IGNORE INTO slot_settlements(market,slot,computed_at,accounts,deltas,trades,community) VALUES (?,?,?,?,?,?,?)',
     ),
     insertRow: db.prepare('INSERT INTO participant_settlements(market,slot,participant,row) VALUES (?,?,?,?)'),
     insertAccrual: db.prepare('INSERT INTO reward_accruals(market,slot,account,kind,meter,basis,amount) VALUES (?,?,?,?,?,?,?)'),
@@ -81,7 +86,8 @@ export function sqliteSettlementRepo(db: Database.Database): SettlementRepo {
   });
 
   const save = db.transaction((slot: SlotSettlementRecord, rows: ParticipantSettlementRecord[], rewards: RewardAccrualRecord[]) => {
-    const info = q.insertSlot.run(slot.market, slot.slot, slot.computedAt, JSON.stringify(slot.accounts.map(key)), JSON.stringify(slot.deltas), JSON.stringify(slot.trades));
+    const info = q.insertSlot.run(slot.market, slot.slot, slot.computedAt, JSON.stringify(slot.accounts.map(key)), JSON.stringify(slot.deltas), JSON.stringify(slot.trades),
+      slot.community ? JSON.stringify(slot.community) : null);
     if (info.changes === 0) return false;
     for (const r of rows) q.insertRow.run(r.market, r.slot, key(r.participant), JSON.stringify({ ...r, participant: key(r.participant) }));
     for (const a of rewards) q.insertAccrual.run(a.market, a.slot, key(a.account), a.kind, a.meter ? key(a.meter) : '', a.basis, a.amount);

@@ -178,7 +178,7 @@ export interface OperatorView {
     batches: { slot: number; status: string; attempts: number; txHash: string | null; gasUsed: string | null; gasPerTrade: string | null; trades: number; createdAt: number; confirmedAt: number | null; error: string | null }[];
   };
   rewardEpochs: (RewardEpoch & { attempts: number; error: string | null })[];
-  grid: { slot: number; unmetDemandWh: number; unmatchedSupplyWh: number; communityImportWh: number; communityExportWh: number }[];
+  grid: { slot: number; unmetDemandWh: number; unmatchedSupplyWh: number; communityImportWh: number; communityExportWh: number; homes?: number; meteredHomes?: number; importWh?: number; exportWh?: number }[];
   bridges: { meter: Address; name: string; online: boolean; since: number; lastReadingAgeMs: number | null; outboxDepth: number | null }[];
 }
 

@@ -78,7 +78,7 @@ export function OperatorPage() {
                       <td class="num">{s.tradeCount}</td>
                       <td class="num">{fmtWh(s.volumeWh)}</td>
                       <td class="num">{fmtPrice(s.clearingPrice ?? s.vwap)}</td>
-                      <td class="num">{g ? fmtWh(g.unmetDemandWh) : '—'}</td>
+                      <td class="num" title={g?.homes !== undefined ? `${g.meteredHomes} of ${g.homes} homes metered; they imported ${fmtWh(g.importWh ?? 0)}` : undefined}>{g ? fmtWh(g.unmetDemandWh) : '—'}</td>
                       <td class="num">{g ? `${fmtWh(g.communityImportWh)} / ${fmtWh(g.communityExportWh)}` : '—'}</td>
                       <td>{b ? `${b.status}${b.attempts > 1 ? ` (${b.attempts} attempts)` : ''}${b.error ? `: ${b.error}` : ''}` : s.settlement?.status ?? '—'}</td>
                       <td class="num">{b ? `${num(b.gasUsed)} / ${num(b.gasPerTrade)} gas` : '—'}</td>
