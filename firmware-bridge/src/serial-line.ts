@@ -91,6 +91,21 @@ export class SerialLine {
     }, wait);
   }
 
+  /** Current line settings (they change with reconfigure). */
+  get settings(): Pick<SerialLineOptions, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'> {
+    return { baudRate: this.o.baudRate, dataBits: this.o.dataBits, parity: this.o.parity, stopBits: this.o.stopBits };
+  }
+
+  /** New baud rate / framing: closes the port and opens it again at once with them (a port still retrying picks them up). */
+  reconfigure(settings: Pick<SerialLineOptions, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>): void {
+    Object.assign(this.o, settings);
+    const port = this.port;
+    if (this.stopped || !port?.isOpen) return;
+    // Detached first, so its close is not taken for an unplugged device (no back-off, no "reopening" log).
+    this.port = undefined;
+    port.close(() => this.open());
+  }
+
   write(data: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.port?.isOpen) return reject(new Error(`${this.o.path} is not open`));

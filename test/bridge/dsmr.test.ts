@@ -1,7 +1,10 @@
 // DSMR P1: CRC-16/ARC, framing across arbitrary reads, parsing 2.2/4.2/5.0/e-MUCS, and the meter source on a socat pty.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { crc16Arc, crc16Modbus } from '../../firmware-bridge/src/crc16.ts';
@@ -169,6 +172,67 @@ describe('DSMR P1 meter on a serial line (socat pty at the version\'s settings)'
         await meter.stop();
         if (meterPort.isOpen) await new Promise((r) => meterPort.close(r));
         await line.stop();
+      }
+    });
+  }
+});
+
+/** The speed the bridge set on its end of the pty, read by another process as `stty` would show it. */
+async function ptySpeed(path: string): Promise<number> {
+  const { stdout } = await promisify(execFile)('stty', ['-F', path, 'speed']);
+  return Number(stdout.trim());
+}
+
+/** A telegram as an 8-bit reader sees a 7E1 sender's bytes: even parity in bit 7 (a 7-bit reader drops it). */
+const as7E1 = (text: string) => Buffer.from(Buffer.from(text, 'latin1').map((b) => {
+  let ones = 0;
+  for (let x = b; x; x >>= 1) ones += x & 1;
+  return ones % 2 ? b | 0x80 : b;
+}));
+
+describe('DSMR P1 serial settings auto-detection (socat pty; the fake meter answers only at its own baud rate)', function () {
+  this.timeout(60_000);
+  const meters: Array<{ name: string; text: string; baudRate: number; sevenBit: boolean; expect: string }> = [
+    { name: 'DSMR 2.2 at 9600 7E1', text: V2_2, baudRate: 9600, sevenBit: true, expect: '9600 7E1' },
+    { name: 'DSMR 4.2 at 115200 7E1', text: V4_2, baudRate: 115200, sevenBit: true, expect: '115200 7E1' },
+    { name: 'DSMR 5.0 at 115200 8N1', text: V5_0, baudRate: 115200, sevenBit: false, expect: '115200 8N1' },
+  ];
+  for (const m of meters) {
+    it(`${m.name}: garbage at the other settings, then the line locks on and reads telegrams`, async () => {
+      const tmp = tempDir();
+      const line = await ptyPair(tmp.dir);
+      const meterPort = new SerialPort({ path: line.a, baudRate: 115200, autoOpen: false });
+      const logs: string[] = [];
+      const readings: Measurement[] = [];
+      const meter = new DsmrMeter({ id: 'p1', type: 'dsmr-p1', port: line.b, autoDetectMs: 1500 }, (l) => logs.push(l));
+      let sending = true;
+      try {
+        await new Promise<void>((r, j) => meterPort.open((e) => (e ? j(e) : r())));
+        await meter.start((x) => readings.push(x));
+        const telegram = m.sevenBit ? as7E1(m.text) : Buffer.from(m.text, 'latin1');
+        // A UART at the wrong baud rate decodes noise; at the right one, the meter's framing.
+        const pump = (async () => {
+          while (sending) {
+            const bytes = (await ptySpeed(line.b).catch(() => 0)) === m.baudRate ? telegram : randomBytes(200);
+            await new Promise<void>((r) => meterPort.write(bytes, () => meterPort.drain(() => r())));
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        })();
+        await waitFor(() => readings.length >= 2, 30_000, 'readings after detection');
+        sending = false;
+        await pump;
+        assert.equal(meter.serialSettings, m.expect);
+        assert.ok(logs.some((l) => l.startsWith(`detected the P1 line's settings: ${m.expect}`)), logs.join('\n'));
+        const expected = parseOne(m.text);
+        assert.equal(readings[0].importWh, expected.importWh);
+        assert.equal(readings[0].powerW, expected.powerW);
+        assert.match(meter.health().message, new RegExp(`at ${m.expect}$`));
+      } finally {
+        sending = false;
+        await meter.stop();
+        if (meterPort.isOpen) await new Promise((r) => meterPort.close(r));
+        await line.stop();
+        tmp.cleanup();
       }
     });
   }

@@ -89,26 +89,28 @@ export async function probeCommand(argv: string[]): Promise<void> {
   }
   if (device === 'dsmr-p1') {
     if (!values.port) throw new CliError('probe --device dsmr-p1 needs --port /dev/serial/by-id/…');
-    const version = (values['dsmr-version'] ?? '5') as '2.2' | '3' | '4' | '5';
-    if (!['2.2', '3', '4', '5'].includes(version)) throw new CliError('--dsmr-version must be 2.2, 3, 4 or 5');
+    const version = (values['dsmr-version'] ?? 'auto') as 'auto' | '2.2' | '3' | '4' | '5';
+    if (!['auto', '2.2', '3', '4', '5'].includes(version)) throw new CliError('--dsmr-version must be auto, 2.2, 3, 4 or 5');
     const { DsmrMeter } = await import('../dsmr/source.ts');
-    const meter = new DsmrMeter({ id: 'probe', type: 'dsmr-p1', port: values.port, dsmrVersion: version, baudRate: intArg('baud', values.baud) }, (m) => process.stderr.write(m + '\n'));
-    const timeoutMs = intArg('timeout-ms', values['timeout-ms'], 30_000)!;
+    const baudRate = intArg('baud', values.baud);
+    const meter = new DsmrMeter({ id: 'probe', type: 'dsmr-p1', port: values.port, dsmrVersion: version, ...(baudRate === undefined ? {} : { baudRate }), autoDetectMs: 12_000 }, (m) => process.stderr.write(m + '\n'));
+    // Auto-detection tries three settings: give each its window.
+    const timeoutMs = intArg('timeout-ms', values['timeout-ms'], version === 'auto' && baudRate === undefined ? 40_000 : 30_000)!;
     try {
       const reading = await new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new CliError(`no valid telegram within ${timeoutMs} ms (${meter.health().message}); DSMR 2.2/3 meters use 9600 7E1: try --dsmr-version 2.2`, 1)), timeoutMs);
+        const t = setTimeout(() => reject(new CliError(`no valid telegram within ${timeoutMs} ms (${meter.health().message}); check the cable (P1 needs an inverting cable) and that the meter's P1 port is enabled`, 1)), timeoutMs);
         void meter.start((m) => {
           clearTimeout(t);
           resolve(m);
         });
       });
-      process.stdout.write(JSON.stringify({ device, reading, telegram: meter.last }) + '\n');
+      process.stdout.write(JSON.stringify({ device, serial: meter.serialSettings, reading, telegram: meter.last }) + '\n');
     } finally {
       await meter.stop();
     }
     return;
   }
-  throw new CliError('usage: gridmesh-bridge probe --device modbus-rtu --port P [--baud B] --unit U --profile NAME\n       gridmesh-bridge probe --device modbus-tcp --host H [--port N] [--rtu-over-tcp] --unit U [--profile sunspec]\n       gridmesh-bridge probe --device dsmr-p1 --port P [--dsmr-version 2.2|3|4|5]');
+  throw new CliError('usage: gridmesh-bridge probe --device modbus-rtu --port P [--baud B] --unit U --profile NAME\n       gridmesh-bridge probe --device modbus-tcp --host H [--port N] [--rtu-over-tcp] --unit U [--profile sunspec]\n       gridmesh-bridge probe --device dsmr-p1 --port P [--dsmr-version auto|2.2|3|4|5]');
 }
 
 export async function scanCommand(argv: string[]): Promise<void> {

@@ -19,7 +19,7 @@ export const INIT_USAGE = `gridmesh-bridge init --dir DIR --server URL --device 
   simulated:  --sim-seed N --sim-pv-w W --sim-load-w W --sim-clock-offset-min M
   modbus-rtu: --port PATH --baud B --parity none|even|odd --unit U --profile NAME
   modbus-tcp: --host H --tcp-port N --unit U --profile NAME [--rtu-over-tcp]
-  dsmr-p1:    --port PATH [--dsmr-version 2.2|3|4|5]
+  dsmr-p1:    --port PATH [--dsmr-version auto|2.2|3|4|5]
   firmata:    --port PATH --pulse-pin N [--impulses-per-kwh N] [--relay-pin N]`;
 
 function intArg(name: string, v: string | undefined): number | undefined {
@@ -101,7 +101,7 @@ export async function initCommand(argv: string[]): Promise<void> {
       device = { ...common, host: values.host, port: intArg('tcp-port', values['tcp-port']) ?? 502, rtuOverTcp: values['rtu-over-tcp'] ?? false, unit: intArg('unit', values.unit) ?? 1, profile: values.profile ?? 'sunspec' };
       break;
     case 'dsmr-p1':
-      device = { ...common, port: values.port, dsmrVersion: values['dsmr-version'] ?? '5' };
+      device = { ...common, port: values.port, dsmrVersion: values['dsmr-version'] ?? 'auto' };
       break;
     default:
       device = { ...common, port: values.port, pulsePin: intArg('pulse-pin', values['pulse-pin']), impulsesPerKwh: intArg('impulses-per-kwh', values['impulses-per-kwh']) ?? 1000, relayPin: intArg('relay-pin', values['relay-pin']), relayOverride: 'auto' };

@@ -66,7 +66,8 @@ export const deviceSchemas = {
     properties: {
       ...deviceCommon,
       ...serialLine,
-      dsmrVersion: { enum: ['2.2', '3', '4', '5'], description: 'picks the serial settings (2.2/3: 9600 7E1, 4: 115200 7E1, 5: 115200 8N1)' },
+      dsmrVersion: { enum: ['auto', '2.2', '3', '4', '5'], description: 'picks the serial settings (2.2/3: 9600 7E1, 4: 115200 7E1, 5: 115200 8N1); auto (the default) tries them in turn until a telegram is valid' },
+      autoDetectMs: int(1_000, 600_000),
       watchdogMs: int(1_000, 3_600_000),
     },
   },
@@ -174,7 +175,9 @@ export interface ModbusTcpDeviceConfig extends DeviceBase, ModbusCommon {
 }
 export interface DsmrDeviceConfig extends DeviceBase, SerialLine {
   type: 'dsmr-p1';
-  dsmrVersion?: '2.2' | '3' | '4' | '5';
+  dsmrVersion?: 'auto' | '2.2' | '3' | '4' | '5';
+  /** With auto-detection: how long each candidate setting gets to produce a valid telegram (default 25 s: DSMR 2.2 sends every 10 s). */
+  autoDetectMs?: number;
   watchdogMs?: number;
 }
 export interface FirmataDeviceConfig extends DeviceBase {

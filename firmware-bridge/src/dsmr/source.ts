@@ -1,9 +1,16 @@
-// DSMR P1 meter source: frames and parses telegrams from the serial port, counts bad ones, emits normalised readings.
+// DSMR P1 meter source: finds the line's serial settings, frames and parses telegrams, counts bad ones, emits normalised readings.
 import type { Measurement, MeterSource, SourceHealth } from '../devices/source.ts';
 import type { DsmrDeviceConfig } from '../config/schema.ts';
 import { SerialLine } from '../serial-line.ts';
 import { TelegramFramer } from './framer.ts';
 import { parseTelegram, serialSettings, type DsmrTelegram } from './parser.ts';
+
+type LineSettings = ReturnType<typeof serialSettings>;
+
+/** What auto-detection tries, most common first: DSMR 5 / e-MUCS, DSMR 4, DSMR 2.2/3. */
+export const DSMR_CANDIDATE_SETTINGS: readonly LineSettings[] = [serialSettings('5'), serialSettings('4'), serialSettings('2.2')];
+
+const describeSettings = (s: LineSettings) => `${s.baudRate} ${s.dataBits}${s.parity[0].toUpperCase()}${s.stopBits}`;
 
 export class DsmrMeter implements MeterSource {
   readonly kind = 'dsmr-p1';
@@ -18,10 +25,16 @@ export class DsmrMeter implements MeterSource {
   private recent: boolean[] = [];
   private lastError = '';
   last: DsmrTelegram | undefined;
+  /** Auto-detection: the candidate being tried; null once a valid telegram fixed the settings (or they were configured). */
+  private candidate: number | null = null;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly cfg: DsmrDeviceConfig, private readonly log: (m: string) => void) {
     this.id = cfg.id;
-    const s = serialSettings(cfg.dsmrVersion ?? '5');
+    // Users often do not know their meter's DSMR version, and a wrong baud rate or parity only shows as garbage.
+    const auto = (cfg.dsmrVersion ?? 'auto') === 'auto' && cfg.baudRate === undefined && cfg.dataBits === undefined && cfg.parity === undefined;
+    const s = auto ? DSMR_CANDIDATE_SETTINGS[0] : serialSettings(cfg.dsmrVersion === undefined || cfg.dsmrVersion === 'auto' ? '5' : cfg.dsmrVersion);
+    if (auto) this.candidate = 0;
     this.line = new SerialLine({
       path: cfg.port,
       baudRate: cfg.baudRate ?? s.baudRate,
@@ -30,12 +43,36 @@ export class DsmrMeter implements MeterSource {
       stopBits: cfg.stopBits ?? s.stopBits,
       watchdogMs: cfg.watchdogMs ?? 60_000,
       onData: (chunk) => this.onData(chunk),
+      onOpen: () => this.armProbe(),
       log,
     });
   }
 
+  /** The line's settings now, e.g. "115200 8N1". */
+  get serialSettings(): string {
+    return describeSettings(this.line.settings as LineSettings);
+  }
+
+  /** Auto-detection: a candidate gets autoDetectMs from its port opening to produce one valid telegram. */
+  private armProbe(): void {
+    if (this.candidate === null) return;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => this.nextCandidate(), this.cfg.autoDetectMs ?? 25_000);
+  }
+
+  private nextCandidate(): void {
+    if (this.candidate === null) return;
+    const tried = DSMR_CANDIDATE_SETTINGS[this.candidate];
+    this.candidate = (this.candidate + 1) % DSMR_CANDIDATE_SETTINGS.length;
+    const next = DSMR_CANDIDATE_SETTINGS[this.candidate];
+    this.log(`no valid telegram at ${describeSettings(tried)} (${this.badTelegrams} bad so far); trying ${describeSettings(next)}`);
+    this.line.reconfigure(next);
+  }
+
   /** Feeds raw bytes (the serial line calls this; tests may too). */
   onData(chunk: Buffer): void {
+    // 7-bit framing: the parity bit is not data. Some USB adapters pass it on in bit 7; a real telegram is 7-bit ASCII.
+    if (this.line.settings.dataBits === 7) chunk = Buffer.from(chunk.map((b) => b & 0x7f));
     for (const f of this.framer.push(chunk)) {
       if (!f.ok) {
         this.bad(f.reason);
@@ -43,7 +80,9 @@ export class DsmrMeter implements MeterSource {
       }
       let t: DsmrTelegram;
       try {
-        t = parseTelegram(f.telegram, { requireCrc: this.cfg.dsmrVersion === '4' || this.cfg.dsmrVersion === '5' });
+        // DSMR 4 and 5 (both at 115200) always carry a CRC; a 9600 baud meter (2.2/3) never does.
+        const requireCrc = this.cfg.dsmrVersion === '4' || this.cfg.dsmrVersion === '5' || ((this.cfg.dsmrVersion ?? 'auto') === 'auto' && this.line.settings.baudRate === 115200);
+        t = parseTelegram(f.telegram, { requireCrc });
       } catch (err) {
         this.bad((err as Error).message);
         continue;
@@ -70,6 +109,11 @@ export class DsmrMeter implements MeterSource {
   }
 
   private good(t: DsmrTelegram): void {
+    if (this.candidate !== null) {
+      this.candidate = null;
+      clearTimeout(this.probeTimer);
+      this.log(`detected the P1 line's settings: ${this.serialSettings} (DSMR ${t.version})`);
+    }
     this.goodTelegrams++;
     this.track(true);
     this.last = t;
@@ -88,6 +132,7 @@ export class DsmrMeter implements MeterSource {
 
   async stop(): Promise<void> {
     this.emit = undefined;
+    clearTimeout(this.probeTimer);
     await this.line.stop();
   }
 
@@ -96,7 +141,7 @@ export class DsmrMeter implements MeterSource {
     const state = !this.line.isOpen || silentFor > 60_000 ? 'offline' : silentFor > 15_000 || this.recent[this.recent.length - 1] === false ? 'degraded' : 'ok';
     const message = !this.line.isOpen
       ? `port ${this.cfg.port} not open${this.line.lastError ? ': ' + this.line.lastError : ''}`
-      : `${this.goodTelegrams} telegrams, ${this.badTelegrams} bad${this.lastError ? ` (last: ${this.lastError})` : ''}`;
+      : `${this.goodTelegrams} telegrams, ${this.badTelegrams} bad${this.lastError ? ` (last: ${this.lastError})` : ''} at ${this.serialSettings}${this.candidate !== null ? ' (still detecting)' : ''}`;
     return { state, message, badTelegrams: this.badTelegrams };
   }
 }
