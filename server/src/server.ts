@@ -124,7 +124,7 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
   const escrow = options.escrow ?? new LedgerEscrow(config.ledgerEscrow);
 
   // Markets: books of open slots rebuilt from the journal before anything is accepted.
-  const exportCapacityW = (participant: Address) => registry.listHomes().filter((h) => h.owner === participant && h.role !== 'ev').reduce((a, h) => a + h.capacityW, 0);
+  const exportCapacityW = (participant: Address) => registry.exportCapacityW(participant);
   const markets = new Map<string, MarketRuntime>();
   for (const settings of config.markets) {
     const rt = new MarketRuntime(settings, store, { escrowBalance: (p) => escrow.balance(p), exportCapacityW });

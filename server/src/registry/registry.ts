@@ -28,6 +28,8 @@ function recovered(fn: () => string): string | null {
 
 export class Registry {
   private readonly homes = new Map<string, HomeEntry>();
+  /** Sums per owner, rebuilt after a binding changes. */
+  private capacity: Map<string, number> | null = null;
 
   constructor(private readonly store: Store, private readonly chainId: number, private readonly now: () => number = Date.now) {}
 
@@ -36,6 +38,7 @@ export class Registry {
     const [participants, meters] = await Promise.all([this.store.participants.list(), this.store.meters.list()]);
     const names = new Map(participants.map((p) => [p.address, p.name]));
     for (const m of meters) this.homes.set(m.meter, this.entry(m, names.get(m.owner) ?? m.owner));
+    this.capacity = null;
   }
 
   home(meter: string): HomeEntry | undefined {
@@ -44,6 +47,15 @@ export class Registry {
 
   listHomes(): HomeEntry[] {
     return [...this.homes.values()];
+  }
+
+  /** Export capacity (W) of a participant's meters other than EV chargers: the ask risk check reads it per order. */
+  exportCapacityW(owner: string): number {
+    if (!this.capacity) {
+      this.capacity = new Map();
+      for (const h of this.homes.values()) if (h.role !== 'ev') this.capacity.set(h.owner, (this.capacity.get(h.owner) ?? 0) + h.capacityW);
+    }
+    return this.capacity.get(owner.toLowerCase()) ?? 0;
   }
 
   async registerParticipant(reg: ParticipantRegistration): Promise<RegistryOutcome<ParticipantRecord>> {
@@ -81,6 +93,7 @@ export class Registry {
       return { ok: false, status: 409, error: { code: ErrorCode.CONFLICT, message: `meter ${reg.meter} is bound to another owner`, fields: [{ field: '/meter', message: 'is bound to another owner' }] } };
     }
     this.homes.set(result.record.meter, this.entry(result.record, owner.name));
+    this.capacity = null;
     return { ok: true, created: result.created, record: result.record };
   }
 
