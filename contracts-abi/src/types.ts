@@ -234,3 +234,37 @@ export interface ParticipantRewards {
   epochs: RewardEpochView[];
   bySlot: { slot: number; delivery: string; uptime: string }[];
 }
+
+/** One participant's delivery settlement in one slot (stored by the server, served by REST); amounts are decimal strings of token base units. */
+export interface ParticipantSettlementRow {
+  market: string;
+  slot: number;
+  participant: Address;
+  /** False when the meter had no readings around the slot boundaries. */
+  metered: boolean;
+  meteringFlags: string[];
+  meteredImportWh: number;
+  meteredExportWh: number;
+  boughtWh: number;
+  soldWh: number;
+  deliveredWh: number;
+  undeliveredWh: number;
+  boughtDeliveredWh: number;
+  paid: string;
+  received: string;
+  imbalancePaid: string;
+  imbalanceReceived: string;
+  imbalanceUnpaid: string;
+  gridFeePaid: string;
+  gridFeeReceived: string;
+  /** The participant's escrow change for the slot (+ credit, − debit). */
+  netDelta: string;
+}
+
+/** REST `GET /api/participants/:address/settlements`: a row with its slot's chain status. */
+export interface ParticipantSettlementView extends ParticipantSettlementRow {
+  net: string;
+  status: 'computed' | 'pending' | 'sent' | 'confirmed' | 'failed';
+  txHash: string | null;
+  tradesRoot: string | null;
+}

@@ -1,29 +1,8 @@
 // Store port for delivery settlement results (per participant per slot), reward accruals and reward epochs; amounts are decimal strings.
-import type { Address } from '@gridmesh/contracts-abi';
+import type { Address, ParticipantSettlementRow } from '@gridmesh/contracts-abi';
 
-/** One participant's delivery settlement in one slot (the API shape of ParticipantSlotSettlement). */
-export interface ParticipantSettlementRecord {
-  market: string;
-  slot: number;
-  participant: Address;
-  metered: boolean;
-  meteringFlags: string[];
-  meteredImportWh: number;
-  meteredExportWh: number;
-  boughtWh: number;
-  soldWh: number;
-  deliveredWh: number;
-  undeliveredWh: number;
-  boughtDeliveredWh: number;
-  paid: string;
-  received: string;
-  imbalancePaid: string;
-  imbalanceReceived: string;
-  imbalanceUnpaid: string;
-  gridFeePaid: string;
-  gridFeeReceived: string;
-  netDelta: string;
-}
+/** One participant's delivery settlement in one slot (the API shape of ParticipantSlotSettlement; a wire type). */
+export type ParticipantSettlementRecord = ParticipantSettlementRow;
 
 /** A slot's settlement as computed: the netted batch handed to the chain outbox and the per-trade split. */
 export interface SlotSettlementRecord {

@@ -1,5 +1,5 @@
 // Shapes of the server's REST and /market messages the dashboard reads (server/API.md); order/trade/live types come from contracts-abi.
-import type { Address, BookLevel, LivePower, ParticipantRewards, RewardEpochView, TradeMessage } from '@gridmesh/contracts-abi/types.ts';
+import type { Address, BookLevel, LivePower, ParticipantRewards, ParticipantSettlementView, RewardEpochView, TradeMessage } from '@gridmesh/contracts-abi/types.ts';
 
 export type { Address, BookLevel, LivePower };
 export type RewardEpoch = RewardEpochView;
@@ -93,33 +93,7 @@ export interface PricePoint {
   volumeWh: number;
 }
 
-export interface ParticipantSettlement {
-  market: string;
-  slot: number;
-  participant: Address;
-  /** False when the meter had no readings around the slot boundaries. */
-  metered: boolean;
-  meteringFlags: string[];
-  meteredImportWh: number;
-  meteredExportWh: number;
-  soldWh: number;
-  boughtWh: number;
-  deliveredWh: number;
-  undeliveredWh: number;
-  boughtDeliveredWh: number;
-  paid: string;
-  received: string;
-  imbalancePaid: string;
-  imbalanceReceived: string;
-  imbalanceUnpaid: string;
-  gridFeePaid: string;
-  gridFeeReceived: string;
-  netDelta: string;
-  net: string;
-  status: 'computed' | 'pending' | 'sent' | 'confirmed' | 'failed';
-  txHash: string | null;
-  tradesRoot: string | null;
-}
+export type ParticipantSettlement = ParticipantSettlementView;
 
 export interface Escrow {
   balance: string;
