@@ -10,6 +10,7 @@ import { bookSnapshot, orderInfo, slotInfo, tradeMessage } from '../orders/views
 import { requireSelf, requireSession } from '../auth/http-session.ts';
 import type { Flows } from '../realtime/flows.ts';
 import { HttpError } from './errors.ts';
+import { intQuery } from './query.ts';
 
 export interface MarketRouteDeps {
   store: Store;
@@ -20,16 +21,6 @@ export interface MarketRouteDeps {
   roomSeq(room: string): number;
   flows(market: string): Promise<Flows>;
   escrow(participant: Address): Promise<{ balance: bigint; pendingWithdrawal: bigint; withdrawableAt: number | null; source: 'chain' | 'ledger' }>;
-}
-
-export function intQuery(req: Request, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = req.query[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw) || n < min || n > max) {
-    throw HttpError.badRequest(`query ${name} must be an integer in [${min}, ${max}]`, [{ field: `/query/${name}`, message: `must be an integer in [${min}, ${max}]` }]);
-  }
-  return n;
 }
 
 function slotParam(req: Request, rt: MarketRuntime): number {

@@ -5,6 +5,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { Store, StoredReading } from '../store/index.ts';
 import type { LiveState } from '../realtime/live-state.ts';
 import { HttpError } from './errors.ts';
+import { intQuery } from './query.ts';
 import { validateBody } from './validate-body.ts';
 
 export interface RouteDeps {
@@ -22,16 +23,6 @@ function addressParam(req: Request, name: string): Address {
   const value = String(req.params[name] ?? '');
   if (!ADDRESS.test(value)) throw HttpError.badRequest(`${name} must be an address (0x + 40 hex)`, [{ field: `/params/${name}`, message: 'must be an address' }]);
   return value.toLowerCase() as Address;
-}
-
-function intQuery(req: Request, name: string, fallback: number | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  const raw = req.query[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw) || n < min || n > max) {
-    throw HttpError.badRequest(`query ${name} must be an integer in [${min}, ${max}]`, [{ field: `/query/${name}`, message: `must be an integer in [${min}, ${max}]` }]);
-  }
-  return n;
 }
 
 export interface ReadingBucket {

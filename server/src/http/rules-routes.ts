@@ -5,7 +5,7 @@ import { TradeRulesService, RulesError } from '../rules/rules-service.ts';
 import { DelegationError, type DelegationService } from '../rules/delegation.ts';
 import { requireSelf } from '../auth/http-session.ts';
 import { HttpError } from './errors.ts';
-import { intQuery } from './market-routes.ts';
+import { intQuery } from './query.ts';
 
 export interface RulesRouteDeps {
   rules: TradeRulesService;
