@@ -2,12 +2,13 @@
 // the verify-only rate per core as the physical reference, and orders end to end over Socket.IO and REST
 // (closed-loop saturation and open-loop latency at a fixed offered rate).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent as HttpAgent, get as httpGet, request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import secp256k1 from 'secp256k1';
 import { io, type Socket } from 'socket.io-client';
+import { LeanSocketIo } from './lean-socketio.ts';
+import { LeanHttpPool } from './lean-http.ts';
 import { Wallet, type HDNodeWallet } from 'ethers';
 import {
   BridgeChallengeTypes, MeterReadingHasher, gridmeshDomain,
@@ -91,6 +92,10 @@ function threadCpuOf(pid: number): Map<number, number> {
 
 interface ServerProc { child: ChildProcess; url: string; dir: string; stop(): Promise<void> }
 
+/** Servers still running: killed if the bench itself dies, so that no server outlives its run. */
+const liveServers = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of liveServers) c.kill('SIGKILL'); });
+
 async function startServer(env: Record<string, string>): Promise<ServerProc> {
   const dir = mkdtempSync(join(tmpdir(), 'gridmesh-bench-ingest-'));
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
@@ -98,6 +103,8 @@ async function startServer(env: Record<string, string>): Promise<ServerProc> {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MONGODB_URI: '', GRIDMESH_DATA_DIR: dir, GRIDMESH_SQLITE_PATH: join(dir, 'gridmesh.db'), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  liveServers.add(child);
+  child.once('exit', () => liveServers.delete(child));
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.length > 200_000) out = out.slice(-100_000); });
   child.stderr!.on('data', (c: Buffer) => { out += c.toString(); if (out.length > 200_000) out = out.slice(-100_000); });
@@ -235,7 +242,8 @@ const ORDER_SECONDS = Number(process.env.BENCH_ORDER_SECONDS ?? 6);
 const REST_CONNECTIONS = Number(process.env.BENCH_REST_CONNECTIONS ?? PARTICIPANTS);
 const ORDER_TRANSPORTS = (process.env.BENCH_ORDER_TRANSPORTS ?? 'socket.io,rest').split(',');
 
-type SignedOrder = SignedOrderFields & { signature: `0x${string}` };
+/** A signed order and its JSON, encoded before timing as a client would have it ready to send. */
+type SignedOrder = SignedOrderFields & { signature: `0x${string}`; json: string };
 interface SendResult { ok: boolean; trades: number; error?: string }
 type Send = (p: number, order: SignedOrder) => Promise<SendResult>;
 
@@ -261,23 +269,6 @@ interface OrderRun {
   firstRefusal: string;
 }
 interface OrderBenchResult { participants: number; runs: OrderRun[] }
-
-function httpPost(agent: HttpAgent, url: URL, path: string, body: string, token: string): Promise<{ status: number; text: string }> {
-  return new Promise((ok, fail) => {
-    const req = httpRequest({
-      agent, hostname: url.hostname, port: url.port, path, method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => ok({ status: res.statusCode ?? 0, text }));
-      res.on('error', fail);
-    });
-    req.on('error', fail);
-    req.end(body);
-  });
-}
 
 async function postJson(url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -391,8 +382,8 @@ function finish(transport: string, mode: OrderRun['mode'], offered: number | nul
 async function runOrderBench(start: typeof startServer): Promise<OrderBenchResult> {
   const server = await start({ GRIDMESH_MARKET_PRESET: 'demo', GRIDMESH_RATE_LIMIT_RPS: '1000000', GRIDMESH_VERIFY_WORKERS: '0' });
   const pid = server.child.pid!;
-  const agents: HttpAgent[] = [];
-  const sockets: Socket[] = [];
+  const pools: LeanHttpPool[] = [];
+  const sockets: LeanSocketIo[] = [];
   try {
     const list = await (await fetch(`${server.url}/api/markets`)).json() as { id: string }[];
     const market = list[0]?.id;
@@ -424,7 +415,8 @@ async function runOrderBench(start: typeof startServer): Promise<OrderBenchResul
           quantityWh: 5 + ((p + k) % 6), timeInForce: 'gtc', nonce: base + k, expiry,
         };
         const s = secp256k1.ecdsaSign(signer.digest(fields), keys[p]);
-        return { ...fields, signature: ('0x' + Buffer.from(s.signature).toString('hex') + (s.recid + 27).toString(16)) as `0x${string}` };
+        const signed = { ...fields, signature: ('0x' + Buffer.from(s.signature).toString('hex') + (s.recid + 27).toString(16)) as `0x${string}` };
+        return { ...signed, json: JSON.stringify(signed) };
       }));
     };
     const openCount = (offered: number) => Math.max(1, Math.round((ORDER_SECONDS * offered) / PARTICIPANTS));
@@ -440,45 +432,44 @@ async function runOrderBench(start: typeof startServer): Promise<OrderBenchResul
 
     for (const transport of ORDER_TRANSPORTS) {
       if (transport === 'socket.io') {
-        // One socket per participant (as each dashboard has one), connected and signed in before any timing.
+        // One socket per participant (as each dashboard has one), connected and signed in before any timing. The
+        // lean client (bench/lean-socketio.ts) speaks the Socket.IO protocol with pre-encoded packets, so that the load
+        // generator takes little of the 2 cores the server runs on.
         for (let i = 0; i < tokens.length; i += 100) {
-          sockets.push(...await Promise.all(tokens.slice(i, i + 100).map((token) => new Promise<Socket>((ok, fail) => {
-            const socket = io(`${server.url}/market`, { transports: ['websocket'], reconnection: false, auth: { token } });
-            socket.once('hello', (h: { address: string | null }) => (h.address ? ok(socket) : fail(new Error('socket not signed in'))));
-            socket.once('connect_error', fail);
+          sockets.push(...await Promise.all(tokens.slice(i, i + 100).map((token) => LeanSocketIo.connect({
+            url: server.url, namespace: '/market', auth: { token }, readyEvent: 'hello',
+            ready: (h) => ((h as { address: string | null }).address ? null : 'socket not signed in'),
           }))));
         }
         const send: Send = async (p, order) => {
-          const ack = (await sockets[p].timeout(120_000).emitWithAck('order:submit', order)) as Ack<{ trades?: unknown[] }>;
+          const ack = (JSON.parse(await sockets[p].emitWithAck('order:submit', order.json)) as Ack<{ trades?: unknown[] }>[])[0];
           return ack.ok ? { ok: true, trades: ack.result?.trades?.length ?? 0 } : { ok: false, trades: 0, error: JSON.stringify(ack.error) };
         };
         await runTransport('Socket.IO', send, send);
         for (const s of sockets) s.close();
       } else if (transport === 'rest') {
-        const url = new URL(server.url);
-        const restSend = (agent: HttpAgent): Send => async (p, order) => {
-          const r = await httpPost(agent, url, '/api/orders', JSON.stringify(order), tokens[p]);
-          if (r.status >= 300) return { ok: false, trades: 0, error: `${r.status} ${r.text}` };
-          return { ok: true, trades: (JSON.parse(r.text) as { trades: unknown[] }).trades.length };
+        // The lean client (bench/lean-http.ts) writes each request's bytes on a keep-alive connection and reads status
+        // and body, so that the load generator takes little of the 2 cores the server runs on.
+        const restSend = (pool: LeanHttpPool): Send => async (p, order) => {
+          const r = await pool.request(pool.postJson('/api/orders', order.json, tokens[p]));
+          if (r.status >= 300) return { ok: false, trades: 0, error: `${r.status} ${r.body}` };
+          return { ok: true, trades: (JSON.parse(r.body) as { trades: unknown[] }).trades.length };
         };
         // Saturation: one keep-alive connection per participant (one request in flight each), opened before timing.
-        const own = new HttpAgent({ keepAlive: true, maxSockets: PARTICIPANTS, maxFreeSockets: PARTICIPANTS });
+        const own = new LeanHttpPool(server.url, PARTICIPANTS);
         // Open loop: the participants share a pool of REST_CONNECTIONS keep-alive connections; a request waiting for a
         // free connection is late, and that wait counts in its latency.
-        const pool = new HttpAgent({ keepAlive: true, maxSockets: REST_CONNECTIONS, maxFreeSockets: REST_CONNECTIONS });
-        agents.push(own, pool);
-        const warm = (agent: HttpAgent, n: number) => Promise.all(Array.from({ length: n }, () => new Promise<void>((ok, fail) => {
-          httpGet({ agent, hostname: url.hostname, port: url.port, path: '/api/markets' }, (res) => { res.resume(); res.on('end', ok); }).on('error', fail);
-        })));
-        await warm(own, PARTICIPANTS);
-        await warm(pool, REST_CONNECTIONS);
+        const pool = new LeanHttpPool(server.url, REST_CONNECTIONS);
+        pools.push(own, pool);
+        await own.warm();
+        await pool.warm();
         await runTransport('REST', restSend(own), restSend(pool));
       }
     }
     return { participants: PARTICIPANTS, runs };
   } finally {
     for (const s of sockets) s.close();
-    for (const a of agents) a.destroy();
+    for (const a of pools) a.close();
     await server.stop();
   }
 }
@@ -525,7 +516,7 @@ const cores = availableParallelism();
 if (orders) {
   console.log(`\norders end to end (signature verified, committed, matched, acknowledged), ${orders.participants} participants connected and signed in:`);
   console.log(`  per transport: 1 untimed warm-up order each; saturation = closed loop, ${ORDERS_EACH} orders each, one in flight per participant; open = ${ORDER_SECONDS} s at a fixed offered rate, latency from the scheduled send`);
-  console.log(`  REST: keep-alive node:http agents — saturation one connection per participant, open loop a shared pool of ${REST_CONNECTIONS} connections`);
+  console.log(`  clients: lean Socket.IO and HTTP/1.1 keep-alive clients with pre-encoded orders (bench/lean-*.ts); REST saturation one connection per participant, open loop a shared pool of ${REST_CONNECTIONS} connections`);
   for (const r of orders.runs) {
     const wall = r.ms / 1000;
     const label = r.mode === 'saturation' ? 'saturation' : `open ${r.offered!.toLocaleString('en')}/s`;
