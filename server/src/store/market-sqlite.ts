@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { Address, Hex, OrderSide, TimeInForce } from '@gridmesh/contracts-abi';
 import { MarketWriterThread, writerThreadEnabled } from './market-writer-thread.ts';
+import { CommitRow as Row, encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
 import type { JournalEntry, MarketCommit, MarketRepo, OrderRecord, OrderSource, OrderStatus, SlotRecord, SlotState, TradeRecord } from './market-port.ts';
 
 export const MARKET_SCHEMA = `
@@ -106,7 +107,9 @@ const toSlot = (r: SlotRow): SlotRecord => ({
  * The write side of the market tables: `commit` (one command) and `commitMany` (a group, one transaction), each returning
  * the journal seq of its commands. Shared by the repo (main thread) and the writer thread (its own connection).
  */
-export function marketWriter(db: Database.Database): { commit: (c: MarketCommit) => number; commitMany: (changes: MarketCommit[]) => void } {
+export function marketWriter(db: Database.Database): {
+  commit: (c: MarketCommit) => number; commitMany: (changes: MarketCommit[]) => void; commitEncoded: (group: CommitCell[]) => void;
+} {
   const q = {
     insertJournal: db.prepare('INSERT INTO market_journal(market,slot,command,time) VALUES (?,?,?,?)'),
     insertNonce: db.prepare('INSERT INTO order_nonces(participant,nonce) VALUES (?,?)'),
@@ -142,22 +145,32 @@ export function marketWriter(db: Database.Database): { commit: (c: MarketCommit)
     for (const s of c.slots) slot(s);
     return seq;
   });
-  // Group commit: the commands applied in one event-loop turn share one transaction. Records are whole snapshots, so
-  // an order or slot changed by several commands of the group is written once, in its latest state.
-  const commitMany = db.transaction((changes: MarketCommit[]): void => {
-    const orders = new Map<string, OrderRecord>();
-    const slots = new Map<string, SlotRecord>();
-    for (const c of changes) {
-      journalAndTrades(c);
-      for (const o of c.orders) orders.set(o.id, o);
-      for (const s of c.slots) slots.set(`${s.market}\u0000${s.slot}`, s);
+  // Group commit: the commands applied in one event-loop turn share one transaction, written from their encoding
+  // (commit-group-codec.ts) on this thread or the writer thread alike.
+  const commitEncoded = db.transaction((g: CommitCell[]): void => {
+    let i = 0;
+    while (i < g.length) {
+      switch (g[i]) {
+        case Row.Nonce: q.insertNonce.run(g[i + 1], g[i + 2]); i += 3; break;
+        case Row.Journal: q.insertJournal.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4]); i += 5; break;
+        case Row.Trade: q.insertTrade.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4], g[i + 5], g[i + 6], g[i + 7], g[i + 8], g[i + 9], g[i + 10], g[i + 11]); i += 12; break;
+        case Row.Order:
+          q.upsertOrder.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4], g[i + 5], g[i + 6], g[i + 7], g[i + 8], g[i + 9], g[i + 10], g[i + 11], g[i + 12],
+            g[i + 13], g[i + 14], g[i + 15], g[i + 16], g[i + 17], g[i + 18]);
+          i += 19;
+          break;
+        case Row.Slot: q.upsertSlot.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4], g[i + 5], g[i + 6], g[i + 7], g[i + 8], g[i + 9]); i += 10; break;
+        default: throw new Error(`corrupt commit group: unknown row tag ${String(g[i])} at ${i}`);
+      }
     }
-    for (const o of orders.values()) order(o);
-    for (const s of slots.values()) slot(s);
   });
   // IMMEDIATE: take the write lock at BEGIN (waiting through busy_timeout) rather than upgrading a read snapshot later,
   // which fails at once with SQLITE_BUSY when another connection (main thread or writer thread) committed meanwhile.
-  return { commit: (c) => commit.immediate(c), commitMany: (changes) => commitMany.immediate(changes) };
+  return {
+    commit: (c) => commit.immediate(c),
+    commitMany: (changes) => commitEncoded.immediate(encodeCommitGroup(changes)),
+    commitEncoded: (group) => commitEncoded.immediate(group),
+  };
 }
 
 export function sqliteMarketRepo(db: Database.Database): MarketRepo {

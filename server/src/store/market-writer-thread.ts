@@ -2,9 +2,10 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { MarketCommit } from './market-port.ts';
+import { encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
 
 /** Main → writer. */
-export type WriterRequest = { id: number; changes: MarketCommit[] } | { close: true };
+export type WriterRequest = { id: number; group: CommitCell[] } | { close: true };
 /** Writer → main: committed, or the error that rolled the transaction back. */
 export interface WriterResponse { id: number; error: string | null }
 
@@ -77,7 +78,7 @@ export class MarketWriterThread {
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       try {
-        (this.worker ?? this.start()).postMessage({ id, changes } satisfies WriterRequest);
+        (this.worker ?? this.start()).postMessage({ id, group: encodeCommitGroup(changes) } satisfies WriterRequest);
       } catch (err) {
         this.pending.delete(id);
         reject(err instanceof Error ? err : new Error(String(err)));

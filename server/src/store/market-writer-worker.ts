@@ -22,7 +22,7 @@ parentPort!.on('message', (m: WriterRequest) => {
   }
   let error: string | null = null;
   try {
-    writer.commitMany(m.changes);
+    writer.commitEncoded(m.group);
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
   }

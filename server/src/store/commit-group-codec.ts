@@ -1,0 +1,39 @@
+// Encodes a group of market commits as one flat array of primitives for the writer thread (and names its row tags).
+import type { MarketCommit, OrderRecord, SlotRecord } from './market-port.ts';
+
+const key = (a: string) => a.toLowerCase();
+
+/** One primitive of an encoded commit group (`encodeCommitGroup`). */
+export type CommitCell = string | number | null;
+
+/** Row tags of an encoded commit group, each followed by its columns in the statement's parameter order. */
+export const CommitRow = { Nonce: 1, Journal: 2, Trade: 3, Order: 4, Slot: 5 } as const;
+const Row = CommitRow;
+
+/**
+ * A commit group as one flat array of primitives, for the writer thread: it clones in about half the time of the
+ * records with their field names, on the thread that has the least time to spare. Orders and slots changed by several
+ * commands of the group appear once, in their last state (records are whole snapshots), as in `commitMany`.
+ */
+export function encodeCommitGroup(changes: MarketCommit[]): CommitCell[] {
+  const out: CommitCell[] = [];
+  const orders = new Map<string, OrderRecord>();
+  const slots = new Map<string, SlotRecord>();
+  for (const c of changes) {
+    if (c.nonce) out.push(Row.Nonce, key(c.nonce.participant), c.nonce.nonce);
+    out.push(Row.Journal, c.entry.market, c.entry.slot, c.entry.command, c.entry.time);
+    for (const t of c.trades) out.push(Row.Trade, t.id, t.market, t.slot, t.seq, t.buyOrder, t.sellOrder, key(t.buyer), key(t.seller), t.price, t.quantityWh, t.time);
+    for (const o of c.orders) orders.set(o.id, o);
+    for (const sl of c.slots) slots.set(`${sl.market}\u0000${sl.slot}`, sl);
+  }
+  for (const o of orders.values()) {
+    out.push(Row.Order, o.id, o.market, o.slot, key(o.participant), o.side, o.price, o.quantityWh, o.filledWh, o.remainingWh,
+      o.timeInForce, o.status, o.nonce, o.expiry, o.signature, key(o.signer), o.source, o.createdAt, o.updatedAt);
+  }
+  for (const sl of slots.values()) {
+    out.push(Row.Slot, sl.market, sl.slot, sl.state, sl.stateSince, sl.tradeCount, sl.volumeWh, sl.turnover, sl.clearingPrice,
+      sl.settlement ? JSON.stringify(sl.settlement) : null);
+  }
+  return out;
+}
+
