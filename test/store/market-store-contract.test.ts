@@ -71,6 +71,34 @@ function marketContract(name: string, target: () => Target | null, skipReason: s
       assert.equal((await store.market.trades({ participant: P(4) })).length, 0);
     });
 
+    it('a nonce is used once whether a submission or an amendment used it, also within one group; noncesOf lists both kinds', async () => {
+      const a = P(7);
+      const journalBefore = (await store.market.journal('demo', [S0])).length;
+      // Submission of nonce 1, then an amendment of that order signed with nonce 2 (the order row keeps id a-1).
+      await store.market.commit(commit(S0, '{"s":1}', { nonce: { participant: a, nonce: 1 }, orders: [order(a, 1, S0)] }));
+      await store.market.commit(commit(S0, '{"m":2}', { nonce: { participant: a, nonce: 2 }, orders: [order(a, 1, S0, { nonce: 2, price: '150100' })] }));
+      // A submission reusing the amendment's nonce, and an amendment reusing the submission's nonce: both refused whole.
+      await assert.rejects(store.market.commit(commit(S0, '{"s":2}', { nonce: { participant: a, nonce: 2 }, orders: [order(a, 2, S0)] })));
+      await assert.rejects(store.market.commit(commit(S0, '{"m":1}', { nonce: { participant: a, nonce: 1 }, orders: [order(a, 1, S0, { price: '150200' })] })));
+      assert.equal(await store.market.order(`${a}-2`), null);
+      assert.equal((await store.market.order(`${a}-1`))?.price, '150100');
+      // One group that submits nonce 3 and amends it with nonce 4: the order is written once, in its amended state.
+      await store.market.commitMany!([
+        commit(S0, '{"s":3}', { nonce: { participant: a, nonce: 3 }, orders: [order(a, 3, S0)] }),
+        commit(S0, '{"m":4}', { nonce: { participant: a, nonce: 4 }, orders: [order(a, 3, S0, { nonce: 4, price: '150300' })] }),
+      ]);
+      assert.equal((await store.market.order(`${a}-3`))?.price, '150300');
+      // The same submission twice in one group is refused whole.
+      await assert.rejects(store.market.commitMany!([
+        commit(S0, '{"s":5}', { nonce: { participant: a, nonce: 5 }, orders: [order(a, 5, S0)] }),
+        commit(S0, '{"s":5b}', { nonce: { participant: a, nonce: 5 }, orders: [order(a, 5, S0)] }),
+      ]));
+      assert.deepEqual([...(await store.market.noncesOf(a))].sort((x, y) => x - y), [1, 2, 3, 4]);
+      for (const n of [1, 2, 3, 4]) assert.equal(await store.market.nonceUsed(a, n), true, `nonce ${n} is used`);
+      assert.equal(await store.market.nonceUsed(a, 5), false);
+      assert.equal((await store.market.journal('demo', [S0])).length, journalBefore + 4, 'refused commits left no journal rows');
+    });
+
     it('queries orders newest first by participant, status and slot; trades by participant and slot range; slots by range and state', async () => {
       const c = P(5);
       for (let n = 1; n <= 4; n++) {

@@ -2,6 +2,7 @@
 import { ErrorCode, validate, type Address, type OrderAmend, type OrderSubmission, type WireError } from '@gridmesh/contracts-abi';
 import type { RejectReason } from '../market/index.ts';
 import type { OrderRecord, TradeRecord } from '../store/index.ts';
+import { orderIdOf } from '../store/market-port.ts';
 import type { Clock } from '../slots/clock.ts';
 import type { MarketRuntime } from './market-runtime.ts';
 import { OrderSigner, type SignedOrderFields } from './order-signature.ts';
@@ -63,7 +64,6 @@ export function rejection(reason: string, message?: string, field?: string, stat
 }
 
 const lower = (a: string) => a.toLowerCase() as Address;
-export const orderIdOf = (participant: string, nonce: number) => `${participant.toLowerCase()}-${nonce}`;
 
 export class OrderService {
   private readonly signer: OrderSigner;

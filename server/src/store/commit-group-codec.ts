@@ -1,5 +1,5 @@
 // Encodes a group of market commits as one flat array of primitives for the writer thread (and names its row tags).
-import type { MarketCommit, OrderRecord, SlotRecord } from './market-port.ts';
+import { orderIdOf, type MarketCommit, type OrderRecord, type SlotRecord } from './market-port.ts';
 
 const key = (a: string) => a.toLowerCase();
 
@@ -7,27 +7,42 @@ const key = (a: string) => a.toLowerCase();
 export type CommitCell = string | number | null;
 
 /** Row tags of an encoded commit group, each followed by its columns in the statement's parameter order. */
-export const CommitRow = { Nonce: 1, Journal: 2, Trade: 3, Order: 4, Slot: 5 } as const;
+export const CommitRow = { Nonce: 1, Journal: 2, Trade: 3, Order: 4, Slot: 5, NewOrder: 6 } as const;
 const Row = CommitRow;
+
+/** Whether the commit creates the order whose id carries its nonce (a submission). */
+export function recordedByOrder(c: MarketCommit): boolean {
+  if (!c.nonce) return false;
+  const id = orderIdOf(c.nonce.participant, c.nonce.nonce);
+  return c.orders.some((o) => o.id === id);
+}
 
 /**
  * A commit group as one flat array of primitives, for the writer thread: it clones in about half the time of the
  * records with their field names, on the thread that has the least time to spare. Orders and slots changed by several
- * commands of the group appear once, in their last state (records are whole snapshots), as in `commitMany`.
+ * commands of the group appear once, in their last state (records are whole snapshots).
  */
 export function encodeCommitGroup(changes: MarketCommit[]): CommitCell[] {
   const out: CommitCell[] = [];
   const orders = new Map<string, OrderRecord>();
   const slots = new Map<string, SlotRecord>();
+  /** Orders submitted in this group: inserted (a second submission of the same id fails the group), not upserted. */
+  const submitted = new Set<string>();
   for (const c of changes) {
-    if (c.nonce) out.push(Row.Nonce, key(c.nonce.participant), c.nonce.nonce);
+    // A submission's nonce is recorded by its order's id (`orderIdOf`): no separate nonce row (a random B-tree insert
+    // per order, ≈ 20 % of the writer's time). Amendments and cancellations keep their nonce rows.
+    if (c.nonce && recordedByOrder(c)) {
+      const id = orderIdOf(c.nonce.participant, c.nonce.nonce);
+      if (submitted.has(id)) throw new Error(`nonce ${c.nonce.nonce} of ${c.nonce.participant} submitted twice in one group`);
+      submitted.add(id);
+    } else if (c.nonce) out.push(Row.Nonce, key(c.nonce.participant), c.nonce.nonce);
     out.push(Row.Journal, c.entry.market, c.entry.slot, c.entry.command, c.entry.time);
     for (const t of c.trades) out.push(Row.Trade, t.id, t.market, t.slot, t.seq, t.buyOrder, t.sellOrder, key(t.buyer), key(t.seller), t.price, t.quantityWh, t.time);
     for (const o of c.orders) orders.set(o.id, o);
     for (const sl of c.slots) slots.set(`${sl.market}\u0000${sl.slot}`, sl);
   }
   for (const o of orders.values()) {
-    out.push(Row.Order, o.id, o.market, o.slot, key(o.participant), o.side, o.price, o.quantityWh, o.filledWh, o.remainingWh,
+    out.push(submitted.has(o.id) ? Row.NewOrder : Row.Order, o.id, o.market, o.slot, key(o.participant), o.side, o.price, o.quantityWh, o.filledWh, o.remainingWh,
       o.timeInForce, o.status, o.nonce, o.expiry, o.signature, key(o.signer), o.source, o.createdAt, o.updatedAt);
   }
   for (const sl of slots.values()) {

@@ -75,6 +75,12 @@ export interface SlotRecord {
   settlement: SlotSettlementInfo | null;
 }
 
+/**
+ * The id of the order a participant submits with `nonce`: deterministic, so a resent submission finds its order, and it
+ * records the nonce's use (the SQLite adapter relies on that instead of a separate nonce row for submissions).
+ */
+export const orderIdOf = (participant: string, nonce: number): string => `${participant.toLowerCase()}-${nonce}`;
+
 /** Everything one accepted command changed, committed atomically (journal row, nonce, orders, trades, slot totals). */
 export interface MarketCommit {
   entry: Omit<JournalEntry, 'seq'>;

@@ -3,7 +3,9 @@ import type Database from 'better-sqlite3';
 import type { Address, Hex, OrderSide, TimeInForce } from '@gridmesh/contracts-abi';
 import { MarketWriterThread, writerThreadEnabled } from './market-writer-thread.ts';
 import { CommitRow as Row, encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
-import type { JournalEntry, MarketCommit, MarketRepo, OrderRecord, OrderSource, OrderStatus, SlotRecord, SlotState, TradeRecord } from './market-port.ts';
+import {
+  orderIdOf, type JournalEntry, type MarketCommit, type MarketRepo, type OrderRecord, type OrderSource, type OrderStatus, type SlotRecord, type SlotState, type TradeRecord,
+} from './market-port.ts';
 
 export const MARKET_SCHEMA = `
 CREATE TABLE IF NOT EXISTS market_journal (
@@ -70,6 +72,14 @@ CREATE TABLE IF NOT EXISTS slots (
   PRIMARY KEY (market, slot)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS slots_state ON slots(market, state, slot);
+-- A submission's nonce is recorded by its order's id (participant-nonce), other commands' nonces by order_nonces rows;
+-- these keep (participant, nonce) unique across both, as one key would.
+CREATE TRIGGER IF NOT EXISTS order_nonces_not_submitted BEFORE INSERT ON order_nonces
+  WHEN EXISTS (SELECT 1 FROM orders WHERE id = NEW.participant || '-' || NEW.nonce)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: order_nonces.nonce (used by an order submission)'); END;
+CREATE TRIGGER IF NOT EXISTS orders_nonce_unused AFTER INSERT ON orders
+  WHEN EXISTS (SELECT 1 FROM order_nonces WHERE participant = NEW.participant AND nonce = CAST(substr(NEW.id, instr(NEW.id, '-') + 1) AS INTEGER))
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: order_nonces.nonce (already used)'); END;
 `;
 
 interface OrderRow {
@@ -114,6 +124,10 @@ export function marketWriter(db: Database.Database): {
     insertJournal: db.prepare('INSERT INTO market_journal(market,slot,command,time) VALUES (?,?,?,?)'),
     insertNonce: db.prepare('INSERT INTO order_nonces(participant,nonce) VALUES (?,?)'),
     // Positional parameters: no per-row parameter object on the hot path.
+    insertOrder: db.prepare(
+      `INSERT INTO orders(id,market,slot,participant,side,price,quantity_wh,filled_wh,remaining_wh,tif,status,nonce,expiry,signature,signer,source,created_at,updated_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    ),
     upsertOrder: db.prepare(
       `INSERT INTO orders(id,market,slot,participant,side,price,quantity_wh,filled_wh,remaining_wh,tif,status,nonce,expiry,signature,signer,source,created_at,updated_at)
        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
@@ -129,33 +143,20 @@ export function marketWriter(db: Database.Database): {
          volume_wh=excluded.volume_wh, turnover=excluded.turnover, clearing_price=excluded.clearing_price, settlement=excluded.settlement`,
     ),
   };
-  const order = (o: OrderRecord) => q.upsertOrder.run(o.id, o.market, o.slot, key(o.participant), o.side, o.price, o.quantityWh, o.filledWh, o.remainingWh,
-    o.timeInForce, o.status, o.nonce, o.expiry, o.signature, key(o.signer), o.source, o.createdAt, o.updatedAt);
-  const slot = (s: SlotRecord) => q.upsertSlot.run(s.market, s.slot, s.state, s.stateSince, s.tradeCount, s.volumeWh, s.turnover, s.clearingPrice,
-    s.settlement ? JSON.stringify(s.settlement) : null);
-  const journalAndTrades = (c: MarketCommit): number => {
-    if (c.nonce) q.insertNonce.run(key(c.nonce.participant), c.nonce.nonce);
-    const seq = Number(q.insertJournal.run(c.entry.market, c.entry.slot, c.entry.command, c.entry.time).lastInsertRowid);
-    for (const t of c.trades) q.insertTrade.run(t.id, t.market, t.slot, t.seq, t.buyOrder, t.sellOrder, key(t.buyer), key(t.seller), t.price, t.quantityWh, t.time);
-    return seq;
-  };
-  const commit = db.transaction((c: MarketCommit): number => {
-    const seq = journalAndTrades(c);
-    for (const o of c.orders) order(o);
-    for (const s of c.slots) slot(s);
-    return seq;
-  });
-  // Group commit: the commands applied in one event-loop turn share one transaction, written from their encoding
-  // (commit-group-codec.ts) on this thread or the writer thread alike.
-  const commitEncoded = db.transaction((g: CommitCell[]): void => {
+  // Every commit, of one command or of a group (the commands applied in one event-loop turn share one transaction), is
+  // written from its encoding (commit-group-codec.ts), on this thread or the writer thread alike. Returns the journal
+  // seq of the group's last command.
+  const commitEncoded = db.transaction((g: CommitCell[]): number => {
     let i = 0;
+    let seq = 0;
     while (i < g.length) {
       switch (g[i]) {
         case Row.Nonce: q.insertNonce.run(g[i + 1], g[i + 2]); i += 3; break;
-        case Row.Journal: q.insertJournal.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4]); i += 5; break;
+        case Row.Journal: seq = Number(q.insertJournal.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4]).lastInsertRowid); i += 5; break;
         case Row.Trade: q.insertTrade.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4], g[i + 5], g[i + 6], g[i + 7], g[i + 8], g[i + 9], g[i + 10], g[i + 11]); i += 12; break;
+        case Row.NewOrder:
         case Row.Order:
-          q.upsertOrder.run(g[i + 1], g[i + 2], g[i + 3], g[i + 4], g[i + 5], g[i + 6], g[i + 7], g[i + 8], g[i + 9], g[i + 10], g[i + 11], g[i + 12],
+          (g[i] === Row.NewOrder ? q.insertOrder : q.upsertOrder).run(g[i + 1], g[i + 2], g[i + 3], g[i + 4], g[i + 5], g[i + 6], g[i + 7], g[i + 8], g[i + 9], g[i + 10], g[i + 11], g[i + 12],
             g[i + 13], g[i + 14], g[i + 15], g[i + 16], g[i + 17], g[i + 18]);
           i += 19;
           break;
@@ -163,13 +164,14 @@ export function marketWriter(db: Database.Database): {
         default: throw new Error(`corrupt commit group: unknown row tag ${String(g[i])} at ${i}`);
       }
     }
+    return seq;
   });
   // IMMEDIATE: take the write lock at BEGIN (waiting through busy_timeout) rather than upgrading a read snapshot later,
   // which fails at once with SQLITE_BUSY when another connection (main thread or writer thread) committed meanwhile.
   return {
-    commit: (c) => commit.immediate(c),
-    commitMany: (changes) => commitEncoded.immediate(encodeCommitGroup(changes)),
-    commitEncoded: (group) => commitEncoded.immediate(group),
+    commit: (c) => commitEncoded.immediate(encodeCommitGroup([c])),
+    commitMany: (changes) => { commitEncoded.immediate(encodeCommitGroup(changes)); },
+    commitEncoded: (group) => { commitEncoded.immediate(group); },
   };
 }
 
@@ -180,8 +182,10 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
   // the event loop's time per order. An in-memory database cannot be shared with another connection.
   const thread = !db.memory && writerThreadEnabled() ? new MarketWriterThread(db.name, () => db.open) : null;
   const q = {
-    nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ?'),
+    // A submission's nonce is recorded by its order's id (orderIdOf), other commands' nonces by order_nonces rows.
+    nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ? UNION ALL SELECT 1 FROM orders WHERE id = ?'),
     noncesOf: db.prepare('SELECT nonce FROM order_nonces WHERE participant = ?').pluck(),
+    orderIdsOf: db.prepare('SELECT id FROM orders WHERE participant = ?').pluck(),
     upsertSlot: db.prepare(
       `INSERT INTO slots(market,slot,state,state_since,trade_count,volume_wh,turnover,clearing_price,settlement)
        VALUES (@market,@slot,@state,@stateSince,@tradeCount,@volumeWh,@turnover,@clearingPrice,@settlement)
@@ -209,10 +213,12 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
       return rows;
     },
     async nonceUsed(participant, nonce) {
-      return q.nonceUsed.get(key(participant), nonce) !== undefined;
+      return q.nonceUsed.get(key(participant), nonce, orderIdOf(participant, nonce)) !== undefined;
     },
     async noncesOf(participant) {
-      return q.noncesOf.all(key(participant)) as number[];
+      const nonces = q.noncesOf.all(key(participant)) as number[];
+      for (const id of q.orderIdsOf.all(key(participant)) as string[]) nonces.push(Number(id.slice(id.lastIndexOf('-') + 1)));
+      return nonces;
     },
     async order(id) {
       const row = q.getOrder.get(id) as OrderRow | undefined;
