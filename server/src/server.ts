@@ -18,10 +18,11 @@ import { computeFlows, type Flows } from './realtime/flows.ts';
 import { apiRoutes } from './http/routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { marketRoutes, orderSubmitRoute } from './http/market-routes.ts';
+import { orderEntryDoor, type OrderEntryDoor } from './http/order-entry-door.ts';
 import { rewardRoutes, type RewardSources } from './http/reward-routes.ts';
 import { authRoutes } from './http/auth-routes.ts';
 import { opsRoutes, type ChainInfo, type DemoHomeKey, type OperatorSources } from './http/ops-routes.ts';
-import { rateLimiter } from './http/rate-limit.ts';
+import { rateLimitBuckets, rateLimiter } from './http/rate-limit.ts';
 import { MarketRuntime } from './orders/market-runtime.ts';
 import { marketInfo } from './orders/market-settings.ts';
 import { OrderService, OrderError, type OrderChange } from './orders/order-service.ts';
@@ -41,6 +42,9 @@ import { DelegationService } from './rules/delegation.ts';
 import { RuleRunner } from './rules/rule-runner.ts';
 import { createHmac } from 'node:crypto';
 import { loadDispatcher } from './realtime/load-dispatch.ts';
+
+/** Largest JSON request body (express.json's limit and the order-entry door's). */
+const JSON_BODY_LIMIT = 1_048_576;
 
 export interface GridmeshServer {
   readonly http: HttpServer;
@@ -196,7 +200,13 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  const http = createServer(app);
+  // Plain `POST /api/orders` requests are answered by the order-entry door ahead of Express (set below, once the order
+  // service exists); everything else, and the door's refusals to take a request, go to Express.
+  let orderDoor: OrderEntryDoor | null = null;
+  const http = createServer((req, res) => {
+    if (orderDoor?.(req, res)) return;
+    app(req, res);
+  });
   // Keep idle client connections longer than clients' own pools do (and than load balancers' 60 s), so a pooled
   // connection is never closed by us at the moment a client reuses it (that race shows as ECONNRESET).
   http.keepAliveTimeout = 65_000;
@@ -293,11 +303,18 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
-  const jsonBody = express.json({ limit: '1mb' });
+  const jsonBody = express.json({ limit: JSON_BODY_LIMIT });
   const sessionReader = readSession(tokens, now);
-  const limiter = rateLimiter(config.rateLimit);
+  const rateBuckets = rateLimitBuckets(config.rateLimit);
+  const limiter = rateLimiter(rateBuckets);
+  if (process.env.GRIDMESH_ORDER_ENTRY_DOOR !== '0') {
+    orderDoor = orderEntryDoor({
+      orders, tokens, now, buckets: rateBuckets, maxBodyBytes: JSON_BODY_LIMIT,
+      log: (err) => log.error('request failed', { err: err instanceof Error ? err.stack : String(err) }),
+    });
+  }
   // Placing an order is the hot route: mounted first so it does not scan every other router, behind the same body
-  // parser, session reader and rate-limit budget as the rest of /api.
+  // parser, session reader and rate-limit budget as the rest of /api (the door answers most of them before Express).
   app.post('/api/orders', jsonBody, sessionReader, limiter, orderSubmitRoute(orders));
   app.use(jsonBody);
   app.use('/api', sessionReader);

@@ -15,11 +15,18 @@ export function tokenFromCookie(cookieHeader: string | undefined): string | unde
   return undefined;
 }
 
-export function tokenOf(req: Request): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
-  return tokenFromCookie(req.headers.cookie);
+/** The session token of a request: `Authorization: Bearer <token>`, else the session cookie. */
+export function tokenFromHeaders(authorization: string | undefined, cookieHeader: string | undefined): string | undefined {
+  if (authorization && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim();
+  return tokenFromCookie(cookieHeader);
 }
+
+export function tokenOf(req: Request): string | undefined {
+  return tokenFromHeaders(req.headers.authorization, req.headers.cookie);
+}
+
+/** The 401 answer to a request that needs a session and has none. */
+export const SIGN_IN_FIRST = { code: ErrorCode.UNAUTHENTICATED, message: 'sign in first (Authorization: Bearer <token> or the session cookie)' };
 
 /** Attaches `res.locals.session` when a valid token is present (never refuses). */
 export function readSession(tokens: SessionTokens, now: () => number): RequestHandler {
@@ -35,7 +42,7 @@ export function sessionOf(res: Response): Session | undefined {
 
 export function requireSession(res: Response): Session {
   const s = sessionOf(res);
-  if (!s) throw new HttpError(401, { code: ErrorCode.UNAUTHENTICATED, message: 'sign in first (Authorization: Bearer <token> or the session cookie)' });
+  if (!s) throw new HttpError(401, SIGN_IN_FIRST);
   return s;
 }
 

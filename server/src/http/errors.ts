@@ -14,6 +14,9 @@ export class HttpError extends Error {
   }
 }
 
+/** The 400 answer to a body that is not JSON (or, as express.json's strict mode, not an object or array). */
+export const INVALID_JSON_BODY = { code: ErrorCode.VALIDATION, message: 'request body is not valid JSON', fields: [{ field: '/', message: 'is not valid JSON' }] };
+
 export const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ code: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${req.path}` });
 };
@@ -27,7 +30,7 @@ export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
     const e = err as { type?: string; status?: number; message?: string };
     // body-parser failures: malformed JSON or an oversized body are the client's fault.
     if (e.type === 'entity.parse.failed') {
-      res.status(400).json({ code: ErrorCode.VALIDATION, message: 'request body is not valid JSON', fields: [{ field: '/', message: 'is not valid JSON' }] });
+      res.status(400).json(INVALID_JSON_BODY);
       return;
     }
     if (e.type === 'entity.too.large') {
