@@ -41,6 +41,24 @@ export async function startTestServer(opts: { market?: Partial<MarketSettings>; 
   };
 }
 
+/** A suite's test server with a seller home (60 kW export) and a buyer home (5 kW), as the order suites use. */
+export interface TradingPair { t: TestServer; seller: Home; buyer: Home }
+
+/**
+ * Registers the suite's hooks (call inside `describe`): starts a test server and registers the two homes before the
+ * tests, closes the server after them. The returned object is filled in by the `before` hook.
+ */
+export function tradingPair(names: { seller: string; buyer: string } = { seller: 'Seller', buyer: 'Buyer' }): TradingPair {
+  const pair = {} as TradingPair;
+  before(async () => {
+    pair.t = await startTestServer();
+    pair.seller = await makeHome(pair.t.url, names.seller, 60_000);
+    pair.buyer = await makeHome(pair.t.url, names.buyer, 5_000);
+  });
+  after(async () => { await pair.t?.close(); });
+  return pair;
+}
+
 export interface Json { status: number; body: any; headers: Headers }
 
 export async function call(url: string, method: string, path: string, body?: unknown, token?: string): Promise<Json> {

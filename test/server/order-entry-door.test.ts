@@ -1,6 +1,6 @@
 // The order-entry door answers POST /api/orders ahead of Express exactly as the Express route does, and passes on what it does not take.
 import assert from 'node:assert/strict';
-import { T0, makeHome, signOrder, startTestServer, type Home, type TestServer } from './helpers.ts';
+import { T0, signOrder, startTestServer, tradingPair } from './helpers.ts';
 
 interface Answer { status: number; body: any; etag: string | null; retryAfter: string | null }
 
@@ -18,33 +18,24 @@ async function post(url: string, raw: string, token: string | undefined, viaExpr
 }
 
 describe('server: the order-entry door (POST /api/orders ahead of Express)', function () {
-  let t: TestServer;
-  let seller: Home;
-  let buyer: Home;
+  const pair = tradingPair({ seller: 'Door seller', buyer: 'Door buyer' });
   const slot = T0 + 3 * 60_000;
 
-  before(async () => {
-    t = await startTestServer();
-    seller = await makeHome(t.url, 'Door seller', 60_000);
-    buyer = await makeHome(t.url, 'Door buyer', 5_000);
-  });
-  after(async () => { await t?.close(); });
-
   it('answers every error class with the same status and body as the Express route', async () => {
-    const valid = JSON.stringify(await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 10 }));
-    const badField = JSON.stringify({ ...(await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 10 })), quantityWh: -5 });
+    const valid = JSON.stringify(await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 10 }));
+    const badField = JSON.stringify({ ...(await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 10 })), quantityWh: -5 });
     const cases: { name: string; raw: string; token: string | undefined; status: number }[] = [
-      { name: 'malformed JSON', raw: '{"participant":', token: seller.token, status: 400 },
-      { name: 'JSON that is not an object (strict)', raw: '"an order"', token: seller.token, status: 400 },
-      { name: 'empty body', raw: '', token: seller.token, status: 400 },
-      { name: 'a field out of range', raw: badField, token: seller.token, status: 400 },
+      { name: 'malformed JSON', raw: '{"participant":', token: pair.seller.token, status: 400 },
+      { name: 'JSON that is not an object (strict)', raw: '"an order"', token: pair.seller.token, status: 400 },
+      { name: 'empty body', raw: '', token: pair.seller.token, status: 400 },
+      { name: 'a field out of range', raw: badField, token: pair.seller.token, status: 400 },
       { name: 'no session', raw: valid, token: undefined, status: 401 },
       { name: 'a forged session', raw: valid, token: 'not-a-token', status: 401 },
-      { name: 'another participant\'s order', raw: valid, token: buyer.token, status: 403 },
+      { name: 'another participant\'s order', raw: valid, token: pair.buyer.token, status: 403 },
     ];
     for (const c of cases) {
-      const door = await post(t.url, c.raw, c.token, false);
-      const express = await post(t.url, c.raw, c.token, true);
+      const door = await post(pair.t.url, c.raw, c.token, false);
+      const express = await post(pair.t.url, c.raw, c.token, true);
       assert.equal(door.status, c.status, `${c.name}: door status ${JSON.stringify(door.body)}`);
       assert.equal(express.status, c.status, `${c.name}: Express status ${JSON.stringify(express.body)}`);
       assert.deepEqual(door.body, express.body, `${c.name}: same body`);
@@ -54,19 +45,19 @@ describe('server: the order-entry door (POST /api/orders ahead of Express)', fun
   });
 
   it('places orders that match like the Express route does, with the same answer shape', async () => {
-    const ask = await post(t.url, JSON.stringify(await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 100 })), seller.token, false);
+    const ask = await post(pair.t.url, JSON.stringify(await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 100 })), pair.seller.token, false);
     assert.equal(ask.status, 201, JSON.stringify(ask.body));
-    const bid = await post(t.url, JSON.stringify(await signOrder(buyer, { slot, side: 'bid', price: '160000', quantityWh: 40 })), buyer.token, true);
+    const bid = await post(pair.t.url, JSON.stringify(await signOrder(pair.buyer, { slot, side: 'bid', price: '160000', quantityWh: 40 })), pair.buyer.token, true);
     assert.equal(bid.status, 201, JSON.stringify(bid.body));
     assert.deepEqual(Object.keys(ask.body).sort(), Object.keys(bid.body).sort());
     assert.deepEqual(Object.keys(ask.body.order).sort(), Object.keys(bid.body.order).sort());
     assert.equal(bid.body.trades.length, 1);
     assert.equal(bid.body.trades[0].sellOrder, ask.body.order.id);
     // The same signed order again: refused as a used nonce, whichever way it comes in.
-    const again = JSON.stringify(await signOrder(buyer, { slot, side: 'bid', price: '100000', quantityWh: 5 }));
-    assert.equal((await post(t.url, again, buyer.token, false)).status, 201);
-    const replayDoor = await post(t.url, again, buyer.token, false);
-    const replayExpress = await post(t.url, again, buyer.token, true);
+    const again = JSON.stringify(await signOrder(pair.buyer, { slot, side: 'bid', price: '100000', quantityWh: 5 }));
+    assert.equal((await post(pair.t.url, again, pair.buyer.token, false)).status, 201);
+    const replayDoor = await post(pair.t.url, again, pair.buyer.token, false);
+    const replayExpress = await post(pair.t.url, again, pair.buyer.token, true);
     assert.equal(replayDoor.status, 409);
     assert.deepEqual(replayDoor.body, replayExpress.body);
   });

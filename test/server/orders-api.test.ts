@@ -1,141 +1,132 @@
 // Orders over real HTTP and Socket.IO with the real SQLite store: matching, amend/cancel, authorisation, error classes, realtime.
 import assert from 'node:assert/strict';
 import { Wallet } from 'ethers';
-import { T0, call, connectMarket, emitAck, makeHome, nextEvent, signAmend, signOrder, startTestServer, type Home, type TestServer } from './helpers.ts';
+import { T0, call, connectMarket, emitAck, makeHome, nextEvent, signAmend, signOrder, startTestServer, tradingPair } from './helpers.ts';
 
 describe('server: orders over REST and /market', function () {
-  let t: TestServer;
-  let seller: Home;
-  let buyer: Home;
+  const pair = tradingPair();
   const slot = T0 + 3 * 60_000;
 
-  before(async () => {
-    t = await startTestServer();
-    seller = await makeHome(t.url, 'Seller', 60_000);
-    buyer = await makeHome(t.url, 'Buyer', 5_000);
-  });
-  after(async () => { await t?.close(); });
-
   it('matches a bid against a resting ask and answers with the committed trade', async () => {
-    const ask = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 200 }), seller.token);
+    const ask = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 200 }), pair.seller.token);
     assert.equal(ask.status, 201, JSON.stringify(ask.body));
     assert.equal(ask.body.order.status, 'open');
     assert.equal(ask.body.trades.length, 0);
-    const book = await call(t.url, 'GET', `/api/markets/demo/slots/${slot}/book`);
+    const book = await call(pair.t.url, 'GET', `/api/markets/demo/slots/${slot}/book`);
     assert.deepEqual(book.body.asks, [{ price: '150000', quantityWh: 200, orders: 1 }]);
 
-    const bid = await call(t.url, 'POST', '/api/orders', await signOrder(buyer, { slot, side: 'bid', price: '160000', quantityWh: 120 }), buyer.token);
+    const bid = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.buyer, { slot, side: 'bid', price: '160000', quantityWh: 120 }), pair.buyer.token);
     assert.equal(bid.status, 201, JSON.stringify(bid.body));
     assert.equal(bid.body.order.status, 'filled');
     assert.equal(bid.body.trades.length, 1);
     const trade = bid.body.trades[0];
     assert.equal(trade.price, '150000', 'executes at the resting order\'s price');
     assert.equal(trade.quantityWh, 120);
-    assert.equal(trade.seller, seller.wallet.address.toLowerCase());
-    assert.equal(trade.buyer, buyer.wallet.address.toLowerCase());
+    assert.equal(trade.seller, pair.seller.wallet.address.toLowerCase());
+    assert.equal(trade.buyer, pair.buyer.wallet.address.toLowerCase());
 
-    const tape = await call(t.url, 'GET', `/api/markets/demo/slots/${slot}/trades`);
+    const tape = await call(pair.t.url, 'GET', `/api/markets/demo/slots/${slot}/trades`);
     assert.deepEqual(tape.body, [trade]);
-    const sellerOrder = await call(t.url, 'GET', `/api/orders/${ask.body.order.id}`, undefined, seller.token);
+    const sellerOrder = await call(pair.t.url, 'GET', `/api/orders/${ask.body.order.id}`, undefined, pair.seller.token);
     assert.equal(sellerOrder.body.filledWh, 120);
     assert.equal(sellerOrder.body.remainingWh, 80);
-    const mine = await call(t.url, 'GET', '/api/participants/me/trades', undefined, seller.token);
+    const mine = await call(pair.t.url, 'GET', '/api/participants/me/trades', undefined, pair.seller.token);
     assert.equal(mine.body.length, 1);
     assert.equal(mine.body[0].side, 'sell');
-    const slotInfo = await call(t.url, 'GET', `/api/markets/demo/slots/${slot}`);
+    const slotInfo = await call(pair.t.url, 'GET', `/api/markets/demo/slots/${slot}`);
     assert.equal(slotInfo.body.state, 'open');
     assert.equal(slotInfo.body.volumeWh, 120);
     assert.equal(slotInfo.body.vwap, '150000');
   });
 
   it('amends with a fresh signature and cancels; only the owner may do either (403)', async () => {
-    const placed = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '200000', quantityWh: 50 }), seller.token);
+    const placed = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '200000', quantityWh: 50 }), pair.seller.token);
     assert.equal(placed.status, 201);
     const order = placed.body.order;
-    const amendBody = await signAmend(seller, order, { price: '190000', quantityWh: 40 }, slot);
-    const forbidden = await call(t.url, 'PATCH', `/api/orders/${order.id}`, amendBody, buyer.token);
+    const amendBody = await signAmend(pair.seller, order, { price: '190000', quantityWh: 40 }, slot);
+    const forbidden = await call(pair.t.url, 'PATCH', `/api/orders/${order.id}`, amendBody, pair.buyer.token);
     assert.equal(forbidden.status, 403);
     assert.equal(forbidden.body.code, 'FORBIDDEN');
-    const amended = await call(t.url, 'PATCH', `/api/orders/${order.id}`, amendBody, seller.token);
+    const amended = await call(pair.t.url, 'PATCH', `/api/orders/${order.id}`, amendBody, pair.seller.token);
     assert.equal(amended.status, 200, JSON.stringify(amended.body));
     assert.equal(amended.body.order.price, '190000');
     assert.equal(amended.body.order.remainingWh, 40);
     // A signature over other values than the body's is refused.
-    const tampered = { ...(await signAmend(seller, order, { price: '180000', quantityWh: 40 }, slot)), price: '170000' };
-    assert.equal((await call(t.url, 'PATCH', `/api/orders/${order.id}`, tampered, seller.token)).body.code, 'BAD_SIGNATURE');
+    const tampered = { ...(await signAmend(pair.seller, order, { price: '180000', quantityWh: 40 }, slot)), price: '170000' };
+    assert.equal((await call(pair.t.url, 'PATCH', `/api/orders/${order.id}`, tampered, pair.seller.token)).body.code, 'BAD_SIGNATURE');
 
-    const otherCancel = await call(t.url, 'DELETE', `/api/orders/${order.id}`, undefined, buyer.token);
+    const otherCancel = await call(pair.t.url, 'DELETE', `/api/orders/${order.id}`, undefined, pair.buyer.token);
     assert.equal(otherCancel.status, 403);
-    const cancelled = await call(t.url, 'DELETE', `/api/orders/${order.id}`, undefined, seller.token);
+    const cancelled = await call(pair.t.url, 'DELETE', `/api/orders/${order.id}`, undefined, pair.seller.token);
     assert.equal(cancelled.status, 200);
     assert.equal(cancelled.body.order.status, 'cancelled');
-    const again = await call(t.url, 'DELETE', `/api/orders/${order.id}`, undefined, seller.token);
+    const again = await call(pair.t.url, 'DELETE', `/api/orders/${order.id}`, undefined, pair.seller.token);
     assert.equal(again.status, 409);
     assert.equal(again.body.reason, 'unknown_order');
-    assert.equal((await call(t.url, 'DELETE', '/api/orders/nope-1', undefined, seller.token)).status, 404);
+    assert.equal((await call(pair.t.url, 'DELETE', '/api/orders/nope-1', undefined, pair.seller.token)).status, 404);
   });
 
   it('answers every error class with a WireError naming the field', async () => {
     // 401 without a session
-    const anon = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 10 }));
+    const anon = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 10 }));
     assert.equal(anon.status, 401);
     assert.equal(anon.body.code, 'UNAUTHENTICATED');
     // 403 acting for someone else, and reading someone else's history
-    const forOther = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 10 }), buyer.token);
+    const forOther = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 10 }), pair.buyer.token);
     assert.equal(forOther.status, 403);
-    assert.equal((await call(t.url, 'GET', `/api/participants/${seller.wallet.address}/orders`, undefined, buyer.token)).status, 403);
-    assert.equal((await call(t.url, 'GET', `/api/participants/${seller.wallet.address}/trades`, undefined, buyer.token)).status, 403);
+    assert.equal((await call(pair.t.url, 'GET', `/api/participants/${pair.seller.wallet.address}/orders`, undefined, pair.buyer.token)).status, 403);
+    assert.equal((await call(pair.t.url, 'GET', `/api/participants/${pair.seller.wallet.address}/trades`, undefined, pair.buyer.token)).status, 403);
     // 400 schema, with the field
-    const bad = await call(t.url, 'POST', '/api/orders', { ...(await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 10 })), quantityWh: -5 }, seller.token);
+    const bad = await call(pair.t.url, 'POST', '/api/orders', { ...(await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 10 })), quantityWh: -5 }, pair.seller.token);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.code, 'VALIDATION');
     assert.ok(bad.body.fields.some((f: { field: string }) => f.field === '/quantityWh'));
     // 400 above the cap, named by the price field
-    const cap = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '330000', quantityWh: 10 }), seller.token);
+    const cap = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '330000', quantityWh: 10 }), pair.seller.token);
     assert.equal(cap.status, 400);
     assert.equal(cap.body.reason, 'price_out_of_range');
     assert.deepEqual(cap.body.fields.map((f: { field: string }) => f.field), ['/price']);
     // 400 signature by another key
     const stranger = Wallet.createRandom();
-    const forged = { ...(await signOrder({ ...seller, wallet: stranger }, { slot, side: 'ask', price: '150000', quantityWh: 10 })), participant: seller.wallet.address.toLowerCase() };
-    const sig = await call(t.url, 'POST', '/api/orders', forged, seller.token);
+    const forged = { ...(await signOrder({ ...pair.seller, wallet: stranger }, { slot, side: 'ask', price: '150000', quantityWh: 10 })), participant: pair.seller.wallet.address.toLowerCase() };
+    const sig = await call(pair.t.url, 'POST', '/api/orders', forged, pair.seller.token);
     assert.equal(sig.status, 400);
     assert.equal(sig.body.code, 'BAD_SIGNATURE');
     // 409 reused nonce
-    const first = await signOrder(seller, { slot, side: 'ask', price: '250000', quantityWh: 10 });
-    assert.equal((await call(t.url, 'POST', '/api/orders', first, seller.token)).status, 201);
-    const reuse = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '260000', quantityWh: 10, nonce: first.nonce }), seller.token);
+    const first = await signOrder(pair.seller, { slot, side: 'ask', price: '250000', quantityWh: 10 });
+    assert.equal((await call(pair.t.url, 'POST', '/api/orders', first, pair.seller.token)).status, 201);
+    const reuse = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '260000', quantityWh: 10, nonce: first.nonce }), pair.seller.token);
     assert.equal(reuse.status, 409);
     assert.equal(reuse.body.code, 'CONFLICT');
     assert.equal(reuse.body.fields[0].field, '/nonce');
     // 409 risk: an ask beyond the meter's export capacity in one slot (60 kW × 1 min = 1000 Wh)
-    const big = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '250000', quantityWh: 1000 }), seller.token);
+    const big = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '250000', quantityWh: 1000 }), pair.seller.token);
     assert.equal(big.status, 409);
     assert.equal(big.body.reason, 'export_capacity');
     // 409 risk: a bid beyond free escrow (ledger allowance 100 GRID = 100000000; 320000/kWh × 400 kWh ≈ 128 GRID)
-    const rich = await call(t.url, 'POST', '/api/orders', await signOrder(buyer, { slot, side: 'bid', price: '100000', quantityWh: 1_200_000 }), buyer.token);
+    const rich = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.buyer, { slot, side: 'bid', price: '100000', quantityWh: 1_200_000 }), pair.buyer.token);
     assert.equal(rich.status, 409);
     assert.equal(rich.body.reason, 'insufficient_escrow');
     // 400 expired signature
-    const expired = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 10, expiry: T0 - 1 }), seller.token);
+    const expired = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 10, expiry: T0 - 1 }), pair.seller.token);
     assert.equal(expired.status, 400);
     assert.equal(expired.body.reason, 'expired');
     // 404 unknown market / order / route
-    assert.equal((await call(t.url, 'GET', '/api/markets/nowhere')).status, 404);
-    assert.equal((await call(t.url, 'GET', '/api/orders/none-1', undefined, seller.token)).status, 404);
-    assert.equal((await call(t.url, 'GET', '/api/no-such-route')).status, 404);
+    assert.equal((await call(pair.t.url, 'GET', '/api/markets/nowhere')).status, 404);
+    assert.equal((await call(pair.t.url, 'GET', '/api/orders/none-1', undefined, pair.seller.token)).status, 404);
+    assert.equal((await call(pair.t.url, 'GET', '/api/no-such-route')).status, 404);
     // 400 malformed JSON never leaks a stack
-    const malformed = await call(t.url, 'POST', '/api/orders', '{"participant":', seller.token);
+    const malformed = await call(pair.t.url, 'POST', '/api/orders', '{"participant":', pair.seller.token);
     assert.equal(malformed.status, 400);
     assert.ok(!JSON.stringify(malformed.body).includes('at '));
   });
 
   it('streams snapshot then seq\'d book/trade deltas to a market room and own orders to the participant room', async () => {
-    const publicSocket = connectMarket(t.url);
-    const sellerSocket = connectMarket(t.url, seller.token);
+    const publicSocket = connectMarket(pair.t.url);
+    const sellerSocket = connectMarket(pair.t.url, pair.seller.token);
     try {
       const hello = await nextEvent(sellerSocket, 'hello');
-      assert.equal(hello.address, seller.wallet.address.toLowerCase());
+      assert.equal(hello.address, pair.seller.wallet.address.toLowerCase());
       const sub = await emitAck(publicSocket, 'subscribe', { market: 'demo' });
       assert.equal(sub.ok, true);
       assert.equal(sub.result.room, 'market:demo');
@@ -147,22 +138,22 @@ describe('server: orders over REST and /market', function () {
       const ownOrder = nextEvent(sellerSocket, 'order', (p: any) => p.orders.some((o: { side: string }) => o.side === 'ask'));
       tradeSeen.catch(() => undefined);
       ownOrder.catch(() => undefined);
-      const placed = await emitAck(sellerSocket, 'order:submit', await signOrder(seller, { slot, side: 'ask', price: '140000', quantityWh: 30 }));
+      const placed = await emitAck(sellerSocket, 'order:submit', await signOrder(pair.seller, { slot, side: 'ask', price: '140000', quantityWh: 30 }));
       assert.equal(placed.ok, true, JSON.stringify(placed.error));
-      const unauth = await emitAck(publicSocket, 'order:submit', await signOrder(seller, { slot, side: 'ask', price: '140000', quantityWh: 30 }));
+      const unauth = await emitAck(publicSocket, 'order:submit', await signOrder(pair.seller, { slot, side: 'ask', price: '140000', quantityWh: 30 }));
       assert.equal(unauth.error.code, 'UNAUTHENTICATED');
-      const hit = await call(t.url, 'POST', '/api/orders', await signOrder(buyer, { slot, side: 'bid', price: '145000', quantityWh: 30 }), buyer.token);
+      const hit = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.buyer, { slot, side: 'bid', price: '145000', quantityWh: 30 }), pair.buyer.token);
       assert.equal(hit.body.trades.length, 1);
       const tradeMsg = await tradeSeen;
       assert.equal(tradeMsg.room, 'market:demo');
       assert.ok(tradeMsg.seq > startSeq);
       assert.equal(tradeMsg.trades[0].id, hit.body.trades[0].id);
       const own = await ownOrder;
-      assert.equal(own.room, `participant:${seller.wallet.address.toLowerCase()}`);
+      assert.equal(own.room, `participant:${pair.seller.wallet.address.toLowerCase()}`);
       const resync = await emitAck(publicSocket, 'resync', { room: 'market:demo' });
       assert.equal(resync.ok, true);
       assert.ok(resync.result.seq >= tradeMsg.seq);
-      assert.equal((await emitAck(publicSocket, 'resync', { room: `participant:${seller.wallet.address.toLowerCase()}` })).ok, false, 'a public socket cannot read a participant room');
+      assert.equal((await emitAck(publicSocket, 'resync', { room: `participant:${pair.seller.wallet.address.toLowerCase()}` })).ok, false, 'a public socket cannot read a participant room');
     } finally {
       publicSocket.close();
       sellerSocket.close();
@@ -170,14 +161,14 @@ describe('server: orders over REST and /market', function () {
   });
 
   it('closes the gate on time: orders for the slot are refused with 409 and open ones expire', async () => {
-    t.clock.set(slot - t.market.gateMs);
-    await t.server.lifecycle.step();
-    const late = await call(t.url, 'POST', '/api/orders', await signOrder(seller, { slot, side: 'ask', price: '150000', quantityWh: 10, expiry: slot + 60_000 }), seller.token);
+    pair.t.clock.set(slot - pair.t.market.gateMs);
+    await pair.t.server.lifecycle.step();
+    const late = await call(pair.t.url, 'POST', '/api/orders', await signOrder(pair.seller, { slot, side: 'ask', price: '150000', quantityWh: 10, expiry: slot + 60_000 }), pair.seller.token);
     assert.equal(late.status, 409);
     assert.ok(['gate_closed', 'slot_closed'].includes(late.body.reason), late.body.reason);
-    const info = await call(t.url, 'GET', `/api/markets/demo/slots/${slot}`);
+    const info = await call(pair.t.url, 'GET', `/api/markets/demo/slots/${slot}`);
     assert.equal(info.body.state, 'gate_closed');
-    const open = await call(t.url, 'GET', `/api/participants/me/orders?status=open&slot=${slot}`, undefined, seller.token);
+    const open = await call(pair.t.url, 'GET', `/api/participants/me/orders?status=open&slot=${slot}`, undefined, pair.seller.token);
     assert.deepEqual(open.body, []);
   });
 });
