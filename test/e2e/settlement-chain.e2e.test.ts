@@ -132,7 +132,9 @@ describe('full slot to confirmed on-chain settlement (real local EVM)', function
     }
     assert.ok(rewards.claim, JSON.stringify(rewards));
     assert.equal(rewards.chainEpoch, rewards.claim.epoch);
-    assert.equal(await market.rewardRoot(), rewards.claim.root);
+    // The served claim is against the root the chain held when it was asked; a later epoch may have landed since, and
+    // the contract keeps the replaced root valid for claims (previousRewardRoot), which the claim below relies on.
+    assert.ok([await market.rewardRoot(), await market.previousRewardRoot()].includes(rewards.claim.root), 'the claim is against a root the chain accepts');
     const deliveryReward = (10n ** 18n * 300n) / 1000n;
     assert.ok(BigInt(rewards.claim.cumulative) >= deliveryReward, 'delivery reward included');
     assert.equal(rewards.claimable, rewards.claim.cumulative);
