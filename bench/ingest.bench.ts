@@ -107,7 +107,7 @@ async function startServer(env: Record<string, string>): Promise<ServerProc> {
   child.once('exit', () => liveServers.delete(child));
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.length > 200_000) out = out.slice(-100_000); });
-  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); if (out.length > 200_000) out = out.slice(-100_000); });
+  child.stderr!.on('data', (c: Buffer) => { if (process.env.BENCH_ECHO) process.stderr.write(c); out += c.toString(); if (out.length > 200_000) out = out.slice(-100_000); });
   const url = await new Promise<string>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`server did not start:\n${out}`)), 60_000);
     const look = () => {

@@ -262,7 +262,7 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
       const o = await orders.cancel(id, { kind: 'session', address: session.address });
       return { order: orderInfo(o.order) };
     },
-  }, config.broadcastIntervalMs);
+  }, config.broadcastIntervalMs, { clustered: Boolean(config.redisUrl) });
 
   // Every committed change fans out to the rooms that show it.
   const broadcast = (change: OrderChange) => {

@@ -160,6 +160,30 @@ describe('server: orders over REST and /market', function () {
     }
   });
 
+  it('sends nothing to a room nobody is in; who joins later gets a snapshot and the next delta follows it by one', async () => {
+    const late = await makeHome(pair.t.url, 'Late joiner', 20_000);
+    const room = `participant:${late.wallet.address.toLowerCase()}`;
+    for (const price of ['160000', '161000']) {
+      const r = await call(pair.t.url, 'POST', '/api/orders', await signOrder(late, { slot, side: 'ask', price, quantityWh: 5 }), late.token);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 400)); // two broadcast intervals: an update would have gone out
+    const socket = connectMarket(pair.t.url, late.token);
+    try {
+      const snapshot = await nextEvent(socket, 'snapshot', (p) => p.room === room);
+      assert.equal(snapshot.seq, 0, 'no update was sent (nor counted) while the room was empty');
+      assert.equal(snapshot.orders.length, 2, 'the snapshot holds the orders placed meanwhile');
+      const update = nextEvent(socket, 'order', (p) => p.room === room);
+      const placed = await call(pair.t.url, 'POST', '/api/orders', await signOrder(late, { slot, side: 'ask', price: '162000', quantityWh: 5 }), late.token);
+      assert.equal(placed.status, 201);
+      const delta = await update;
+      assert.equal(delta.seq, snapshot.seq + 1);
+      assert.deepEqual(delta.orders.map((o: { id: string }) => o.id), [placed.body.order.id]);
+    } finally {
+      socket.close();
+    }
+  });
+
   it('closes the gate on time: orders for the slot are refused with 409 and open ones expire', async () => {
     pair.t.clock.set(slot - pair.t.market.gateMs);
     await pair.t.server.lifecycle.step();

@@ -49,9 +49,17 @@ export interface MarketHub {
   stop(): void;
 }
 
-export function attachMarketNamespace(nsp: Namespace, sources: MarketRoomSources, intervalMs = 200): MarketHub {
+/**
+ * `clustered`: rooms span several server processes (the Redis adapter), so this process cannot tell an empty room from
+ * one whose members are elsewhere and sends every update.
+ */
+export function attachMarketNamespace(nsp: Namespace, sources: MarketRoomSources, intervalMs = 200, options: { clustered?: boolean } = {}): MarketHub {
   const rooms = new Map<string, RoomState>();
   let stopped = false;
+  // A room nobody is in gets nothing: Socket.IO would encode each message before finding no socket to send it to, and
+  // with clients on REST that was a participant room message per order. Whoever joins later starts from a snapshot
+  // carrying the room's current seq, so the updates skipped here leave no gap.
+  const heard = (name: string): boolean => options.clustered === true || (nsp.adapter.rooms.get(name)?.size ?? 0) > 0;
   const room = (name: string): RoomState => {
     let r = rooms.get(name);
     if (!r) {
@@ -62,6 +70,8 @@ export function attachMarketNamespace(nsp: Namespace, sources: MarketRoomSources
   };
 
   const send = (name: string, r: RoomState, event: string, body: Record<string, unknown>) => {
+    // Everyone left while the update waited for its flush.
+    if (!heard(name)) return;
     r.seq += 1;
     nsp.to(name).emit(event, { room: name, seq: r.seq, ...body });
   };
@@ -158,14 +168,16 @@ export function attachMarketNamespace(nsp: Namespace, sources: MarketRoomSources
     command('order:cancel', (payload) => sources.cancelOrder(payload, needSession()));
   });
 
+  const marketRoom = (market: string) => `market:${market}`;
+  const participantRoom = (participant: string) => `participant:${participant.toLowerCase()}`;
   return {
-    power(update) { room('live').power.set(update.meter, update); schedule('live'); },
-    book(market, slot) { room(`market:${market}`).books.add(slot); schedule(`market:${market}`); },
-    trades(market, trades) { if (trades.length) { room(`market:${market}`).trades.push(...trades); schedule(`market:${market}`); } },
-    slots(market, slots) { const r = room(`market:${market}`); for (const s of slots) r.slots.set(s.slot, s); schedule(`market:${market}`); },
-    flows(market) { room(`market:${market}`).flows = true; schedule(`market:${market}`); },
-    orders(participant, orders) { const name = `participant:${participant.toLowerCase()}`; const r = room(name); for (const o of orders) r.orders.set(o.id, o); schedule(name); },
-    settlements(participant, rows) { const name = `participant:${participant.toLowerCase()}`; room(name).settlements.push(...rows); schedule(name); },
+    power(update) { if (!heard('live')) return; room('live').power.set(update.meter, update); schedule('live'); },
+    book(market, slot) { const name = marketRoom(market); if (!heard(name)) return; room(name).books.add(slot); schedule(name); },
+    trades(market, trades) { const name = marketRoom(market); if (!trades.length || !heard(name)) return; room(name).trades.push(...trades); schedule(name); },
+    slots(market, slots) { const name = marketRoom(market); if (!heard(name)) return; const r = room(name); for (const s of slots) r.slots.set(s.slot, s); schedule(name); },
+    flows(market) { const name = marketRoom(market); if (!heard(name)) return; room(name).flows = true; schedule(name); },
+    orders(participant, orders) { const name = participantRoom(participant); if (!heard(name)) return; const r = room(name); for (const o of orders) r.orders.set(o.id, o); schedule(name); },
+    settlements(participant, rows) { const name = participantRoom(participant); if (!heard(name)) return; room(name).settlements.push(...rows); schedule(name); },
     seq: (name) => room(name).seq,
     stop() {
       stopped = true;

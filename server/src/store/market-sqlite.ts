@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { Address, Hex, OrderSide, TimeInForce } from '@gridmesh/contracts-abi';
 import { MarketWriterThread, writerThreadEnabled } from './market-writer-thread.ts';
+import { walCheckpointerSettings } from './wal-checkpointer.ts';
 import { CommitRow as Row, encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
 import {
   orderIdOf, type JournalEntry, type MarketCommit, type MarketRepo, type OrderRecord, type OrderSource, type OrderStatus, type SlotRecord, type SlotState, type TradeRecord,
@@ -181,6 +182,8 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
   // Order groups commit from a writer thread with its own connection when the store is a file: SQLite was ~40 % of
   // the event loop's time per order. An in-memory database cannot be shared with another connection.
   const thread = !db.memory && writerThreadEnabled() ? new MarketWriterThread(db.name, () => db.open) : null;
+  // The writer thread reads the checkpointer's settings when it starts: refuse a bad one now, with its name.
+  if (thread) walCheckpointerSettings();
   const q = {
     // A submission's nonce is recorded by its order's id (orderIdOf), other commands' nonces by order_nonces rows.
     nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ? UNION ALL SELECT 1 FROM orders WHERE id = ?'),

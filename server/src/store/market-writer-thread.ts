@@ -3,11 +3,12 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { MarketCommit } from './market-port.ts';
 import { encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
+import type { WalCheckpointStats } from './wal-checkpointer.ts';
 
-/** Main → writer. */
-export type WriterRequest = { id: number; group: CommitCell[] } | { close: true };
-/** Writer → main: committed, or the error that rolled the transaction back. */
-export interface WriterResponse { id: number; error: string | null }
+/** Main → writer: a group to commit, a question about its checkpoints, or the end. */
+export type WriterRequest = { id: number; group: CommitCell[] } | { id: number; stats: true } | { close: true };
+/** Writer → main: committed, or the error that rolled the transaction back (and the answer to `stats`). */
+export interface WriterResponse { id: number; error: string | null; checkpoints?: WalCheckpointStats | null }
 
 /**
  * `GRIDMESH_MARKET_WRITER_THREAD=0` commits on the main thread; by default a writer thread is used on ≥ 2 cores
@@ -33,7 +34,7 @@ const WATCH_MS = 2_000;
 export class MarketWriterThread {
   private worker: Worker | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (m: WriterResponse) => void; reject: (err: Error) => void }>();
   private watch: NodeJS.Timeout | null = null;
 
   constructor(private readonly file: string, private readonly storeOpen: () => boolean) {}
@@ -46,7 +47,7 @@ export class MarketWriterThread {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (m.error === null) p.resolve();
+      if (m.error === null) p.resolve(m);
       else p.reject(new Error(m.error));
     });
     const fail = (err: Error) => {
@@ -73,12 +74,21 @@ export class MarketWriterThread {
   }
 
   commitMany(changes: MarketCommit[]): Promise<void> {
+    return this.ask((id) => ({ id, group: encodeCommitGroup(changes) })).then(() => undefined);
+  }
+
+  /** The background checkpointer's work so far (null when it is turned off); starts the writer if it is not running. */
+  async checkpointStats(): Promise<WalCheckpointStats | null> {
+    return (await this.ask((id) => ({ id, stats: true }))).checkpoints ?? null;
+  }
+
+  private ask(request: (id: number) => WriterRequest): Promise<WriterResponse> {
     if (!this.storeOpen()) return Promise.reject(new Error('the store is closed'));
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<WriterResponse>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       try {
-        (this.worker ?? this.start()).postMessage({ id, group: encodeCommitGroup(changes) } satisfies WriterRequest);
+        (this.worker ?? this.start()).postMessage(request(id));
       } catch (err) {
         this.pending.delete(id);
         reject(err instanceof Error ? err : new Error(String(err)));

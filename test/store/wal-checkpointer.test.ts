@@ -1,0 +1,121 @@
+// The background WAL checkpointer beside the market writer thread: the WAL keeps restarting from its start under a stream
+// of group commits (the writer runs each cycle's last pass), nothing committed is lost, and bad settings are refused.
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Wallet } from 'ethers';
+import type { Address } from '@gridmesh/contracts-abi';
+import { openSqliteStore } from '../../server/src/store/sqlite.ts';
+import type { MarketCommit } from '../../server/src/store/index.ts';
+import { MarketWriterThread } from '../../server/src/store/market-writer-thread.ts';
+import { walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
+
+const SLOT = 1_764_000_000_000;
+const START_FRAMES = 200;
+
+/** One accepted order per participant: rows land on scattered pages of the participant and id indexes, as in order entry. */
+function submission(participant: Address, nonce: number, time: number): MarketCommit {
+  const id = `${participant}-${nonce}`;
+  return {
+    entry: { market: 'demo', slot: SLOT, command: JSON.stringify({ type: 'submit', id, participant, slot: SLOT, side: 'ask', price: '150000', quantityWh: 10, tif: 'gtc', time }), time },
+    orders: [{
+      id, market: 'demo', slot: SLOT, participant, side: 'ask', price: '150000', quantityWh: 10, filledWh: 0, remainingWh: 10, timeInForce: 'gtc',
+      status: 'open', nonce, expiry: SLOT, signature: `0x${'11'.repeat(65)}`, signer: participant, source: 'manual', createdAt: time, updatedAt: time,
+    }],
+    trades: [],
+    slots: [],
+  };
+}
+
+function withEnv(vars: Record<string, string>, run: () => Promise<void>): Promise<void> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  return run().finally(() => {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+}
+
+describe('store: WAL checkpointer beside the market writer thread', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gridmesh-wal-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * Commits groups of 20 orders through a writer thread on a fresh store file: first until the checkpointer thread has
+   * started (or `warmUp` groups), then `groups` more, reading the WAL's length (frames) after each; returns what it saw.
+   */
+  async function run(groups: number, warmUp: number) {
+    const file = join(dir, 'store.db');
+    const store = openSqliteStore(file); // creates the schema
+    let open = true;
+    const writer = new MarketWriterThread(file, () => open);
+    const people = Array.from({ length: 400 }, () => Wallet.createRandom().address.toLowerCase() as Address);
+    let nonce = 0;
+    let committed = 0;
+    const group = async () => {
+      nonce += 1;
+      await writer.commitMany(Array.from({ length: 20 }, (_, k) => submission(people[(nonce * 20 + k) % people.length], nonce, nonce)));
+      committed += 20;
+    };
+    // The checkpointer thread takes a moment to start; measure once its first cycle is done.
+    for (let g = 0; g < warmUp && ((await writer.checkpointStats())?.finals ?? 0) === 0; g++) await group();
+    const shm = openSync(`${file}-shm`, 'r');
+    const word = Buffer.alloc(4);
+    const walLengths: number[] = [];
+    for (let g = 0; g < groups; g++) {
+      await group();
+      readSync(shm, word, 0, 4, 16); // mxFrame of the WAL index header (https://sqlite.org/walformat.html)
+      walLengths.push(word.readUInt32LE(0));
+    }
+    closeSync(shm);
+    const stats = await writer.checkpointStats();
+    open = false;
+    await store.close();
+    const db = new Database(file, { readonly: true });
+    const rows = (db.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n;
+    const integrity = db.pragma('integrity_check', { simple: true });
+    db.close();
+    // A restart shows as the WAL's length dropping; SQLite's own checkpoint (the backstop) only runs at 8,000 frames.
+    const restarts = walLengths.filter((n, i) => i > 0 && n < walLengths[i - 1] && walLengths[i - 1] < 8_000).length;
+    return { stats, restarts, rows, committed, integrity };
+  }
+
+  it('keeps the WAL short under a stream of group commits: copied in the background, finished by the writer, nothing lost', async () => {
+    await withEnv({ GRIDMESH_MARKET_WRITER_THREAD: '1', GRIDMESH_WAL_CHECKPOINT_FRAMES: String(START_FRAMES) }, async () => {
+      const { stats, restarts, rows, committed, integrity } = await run(600, 2_000);
+      assert.ok(stats, 'the checkpointer runs');
+      assert.ok(stats.passes >= 3, `copying passes ran (${stats.passes})`);
+      assert.ok(stats.finals >= 3, `the writer finished cycles (${stats.finals})`);
+      // 600 groups of 20 orders on scattered pages write ≈ 40,000 frames.
+      assert.ok(restarts >= 5, `the WAL restarted from its start before SQLite's own checkpoint would run (${restarts} times)`);
+      assert.equal(rows, committed, 'every committed order is in the database');
+      assert.equal(integrity, 'ok');
+    });
+  });
+
+  it('GRIDMESH_WAL_CHECKPOINTER=0 leaves checkpoints to SQLite (no thread), with the same rows', async () => {
+    await withEnv({ GRIDMESH_MARKET_WRITER_THREAD: '1', GRIDMESH_WAL_CHECKPOINTER: '0' }, async () => {
+      const { stats, restarts, rows, committed, integrity } = await run(300, 0);
+      assert.equal(stats, null);
+      assert.equal(restarts, 0, 'only SQLite\'s own checkpoint restarts the WAL');
+      assert.equal(rows, committed);
+      assert.equal(integrity, 'ok');
+    });
+  });
+
+  it('refuses a bad GRIDMESH_WAL_CHECKPOINT_FRAMES when the store opens, naming it', async () => {
+    assert.equal(walCheckpointerSettings({ GRIDMESH_WAL_CHECKPOINT_FRAMES: '5000' })?.startFrames, 5000);
+    assert.equal(walCheckpointerSettings({ GRIDMESH_WAL_CHECKPOINTER: '0', GRIDMESH_WAL_CHECKPOINT_FRAMES: '5000' }), null);
+    for (const bad of ['0', '-1', '1.5', 'many']) {
+      await withEnv({ GRIDMESH_MARKET_WRITER_THREAD: '1', GRIDMESH_WAL_CHECKPOINT_FRAMES: bad }, async () => {
+        assert.throws(() => openSqliteStore(join(dir, `bad-${bad}.db`)), /GRIDMESH_WAL_CHECKPOINT_FRAMES must be a positive integer/);
+      });
+    }
+  });
+});
