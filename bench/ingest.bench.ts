@@ -99,7 +99,7 @@ process.once('exit', () => { for (const c of liveServers) c.kill('SIGKILL'); });
 async function startServer(env: Record<string, string>): Promise<ServerProc> {
   const dir = mkdtempSync(join(tmpdir(), 'gridmesh-bench-ingest-'));
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'server/src/cli/serve.ts')], {
+  const child = spawn(process.execPath, [...profile, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(repoRoot, 'server/src/cli/serve.ts')], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MONGODB_URI: '', GRIDMESH_DATA_DIR: dir, GRIDMESH_SQLITE_PATH: join(dir, 'gridmesh.db'), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

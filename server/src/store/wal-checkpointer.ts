@@ -39,7 +39,7 @@ export interface WalCheckpointerSettings {
   pollMs: number;
 }
 
-export const DEFAULT_WAL_CHECKPOINTER: WalCheckpointerSettings = { startFrames: 12_000, remainderFrames: 256, maxPasses: 4, pollMs: 10 };
+export const DEFAULT_WAL_CHECKPOINTER: WalCheckpointerSettings = { startFrames: 12_000, remainderFrames: 256, maxPasses: 5, pollMs: 10 };
 
 /**
  * What the writer thread's `stats` request reports: the thread's copying passes, the last passes the writer ran (and
@@ -130,19 +130,23 @@ export function runWalCheckpointer(
       continue;
     }
     if (walLength() < s.startFrames) { wait(IDLE, s.pollMs); continue; }
-    const pass = (): number => {
+    let copiedTo = 0;
+    const pass = (): void => {
       const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
       Atomics.add(control, PASSES, 1);
-      // A pass copies the WAL as it was when the pass began: what is left is what the writer added since.
-      return Math.max(0, walLength() - r.checkpointed);
+      copiedTo = r.checkpointed;
+      // SQLite syncs the database file only after a pass that reaches the WAL's end — the writer's last pass — which
+      // would then flush every page copied here (10–30 ms on the writer's clock). Flushed here, it flushes only its own.
+      syncDatabase();
     };
+    // Each pass copies what the writer added during the last one (and its flush), so passes shrink; the writer's own
+    // last pass then copies and flushes only a few hundred frames.
     pass();
-    // SQLite syncs the database file only after a pass that reaches the WAL's end — the writer's last pass — which
-    // would then flush every page copied here (10–20 ms on the writer's clock). Flushed here, it only flushes its own.
-    syncDatabase();
-    // Then copy what the writer added meanwhile, in passes that shrink, so that the writer's last pass is short.
-    let left = pass();
-    for (let p = 2; p < s.maxPasses && left > s.remainderFrames; p++) left = pass();
+    let left = Math.max(0, walLength() - copiedTo);
+    for (let p = 1; p < s.maxPasses && left > s.remainderFrames; p++) {
+      pass();
+      left = Math.max(0, walLength() - copiedTo);
+    }
     if (Atomics.load(control, REQUEST) === STOP) return;
     Atomics.store(control, HANDED_OVER, left);
     Atomics.compareExchange(control, REQUEST, IDLE, FINAL);
