@@ -10,7 +10,7 @@ import type { Address } from '@gridmesh/contracts-abi';
 import { openSqliteStore } from '../../server/src/store/sqlite.ts';
 import type { MarketCommit } from '../../server/src/store/index.ts';
 import { MarketWriterThread } from '../../server/src/store/market-writer-thread.ts';
-import { walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
+import { WRITER_AUTOCHECKPOINT_FRAMES, WalCheckpointCoordinator, walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
 
 const SLOT = 1_764_000_000_000;
 const START_FRAMES = 200;
@@ -107,6 +107,24 @@ describe('store: WAL checkpointer beside the market writer thread', function () 
       assert.equal(rows, committed);
       assert.equal(integrity, 'ok');
     });
+  });
+
+  it('a checkpointer thread that dies hands checkpoints back to SQLite at the writer\'s usual size', async () => {
+    const db = new Database(join(dir, 'writer.db'));
+    db.pragma('journal_mode = WAL');
+    // The thread cannot open its file (no such directory), so it dies at once.
+    const coordinator = new WalCheckpointCoordinator(db, join(dir, 'missing', 'store.db'));
+    try {
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 36_000, 'a backstop far out while the thread runs');
+      const deadline = Date.now() + 30_000;
+      while (coordinator.stats() !== null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(coordinator.stats(), null);
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), WRITER_AUTOCHECKPOINT_FRAMES);
+      coordinator.afterGroup(); // nothing asked: no checkpoint, no error
+    } finally {
+      await coordinator.stop();
+      db.close();
+    }
   });
 
   it('refuses a bad GRIDMESH_WAL_CHECKPOINT_FRAMES when the store opens, naming it', async () => {

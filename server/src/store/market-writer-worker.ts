@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { marketWriter } from './market-sqlite.ts';
-import { WalCheckpointCoordinator, walCheckpointerSettings } from './wal-checkpointer.ts';
+import { WRITER_AUTOCHECKPOINT_FRAMES, WalCheckpointCoordinator, walCheckpointerSettings } from './wal-checkpointer.ts';
 import type { WriterRequest, WriterResponse } from './market-writer-thread.ts';
 
 const file = (workerData as { file: string }).file;
@@ -12,14 +12,10 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
 const writer = marketWriter(db);
-// Checkpoints run beside the writer (wal-checkpointer.ts); SQLite's automatic checkpoint stays as a backstop, far
-// enough out (≈ 3× the checkpointer's start) never to run while the checkpointer keeps up. Without the checkpointer it
-// runs every ~32 MB of WAL instead of every 4 MB: order entry rewrites the same index pages (orders, nonces and trades
-// by participant) many times between checkpoints, and a checkpoint copies each page once (≈ 25 % less CPU per order in
-// a commit microbenchmark).
+// Checkpoints run beside the writer (wal-checkpointer.ts), or inside its commits when that is turned off.
 const checkpointSettings = walCheckpointerSettings();
 const checkpoints = checkpointSettings ? new WalCheckpointCoordinator(db, file, checkpointSettings) : null;
-db.pragma(`wal_autocheckpoint = ${checkpointSettings ? Math.max(checkpointSettings.startFrames * 3, 8_000) : 8_000}`);
+if (!checkpoints) db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_FRAMES}`);
 
 parentPort!.on('message', (m: WriterRequest) => {
   if ('close' in m) {

@@ -63,6 +63,13 @@ export function walCheckpointerSettings(env: NodeJS.ProcessEnv = process.env): W
   return { ...DEFAULT_WAL_CHECKPOINTER, startFrames };
 }
 
+/**
+ * SQLite's automatic checkpoint for the writer when no checkpointer runs: every ~32 MB of WAL instead of every 4 MB.
+ * Order entry rewrites the same index pages (orders, nonces and trades by participant) many times between checkpoints,
+ * and a checkpoint copies each page once (≈ 25 % less CPU per order in a commit microbenchmark).
+ */
+export const WRITER_AUTOCHECKPOINT_FRAMES = 8_000;
+
 /** Data handed to the checkpointer thread. */
 export interface WalCheckpointerData { file: string; control: SharedArrayBuffer; settings: WalCheckpointerSettings }
 
@@ -73,13 +80,22 @@ export interface WalCheckpointerData { file: string; control: SharedArrayBuffer;
 export class WalCheckpointCoordinator {
   private readonly control = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
   private readonly worker: Worker;
+  private exited = false;
+  private stopping = false;
 
   constructor(private readonly db: Database.Database, file: string, settings: WalCheckpointerSettings = DEFAULT_WAL_CHECKPOINTER) {
+    // SQLite's automatic checkpoint stays as a backstop, far enough out (3× a cycle) never to run while the thread
+    // keeps up.
+    db.pragma(`wal_autocheckpoint = ${Math.max(settings.startFrames * 3, WRITER_AUTOCHECKPOINT_FRAMES)}`);
     const data: WalCheckpointerData = { file, control: this.control.buffer as SharedArrayBuffer, settings };
     this.worker = new Worker(new URL('./wal-checkpointer-boot.mjs', import.meta.url), { workerData: data });
     this.worker.unref();
-    // A checkpointer that dies only costs latency: SQLite's automatic checkpoint (the writer's backstop) takes over.
+    // A checkpointer that dies only costs latency: the writer's own automatic checkpoint takes over at its usual size.
     this.worker.on('error', () => undefined);
+    this.worker.once('exit', () => {
+      this.exited = true;
+      if (!this.stopping && this.db.open) this.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_FRAMES}`);
+    });
   }
 
   /** Call between groups: cheap (one atomic load) unless the thread asked for the last pass. */
@@ -92,7 +108,9 @@ export class WalCheckpointCoordinator {
     if (Atomics.compareExchange(this.control, REQUEST, FINAL, IDLE) === FINAL) Atomics.notify(this.control, REQUEST);
   }
 
-  stats(): WalCheckpointStats {
+  /** Null once the thread has died (the writer is back on SQLite's automatic checkpoint). */
+  stats(): WalCheckpointStats | null {
+    if (this.exited) return null;
     return {
       passes: Atomics.load(this.control, PASSES), finals: Atomics.load(this.control, FINALS),
       lastFinalMs: Atomics.load(this.control, LAST_FINAL_US) / 1000, lastHandedOverFrames: Atomics.load(this.control, HANDED_OVER),
@@ -101,8 +119,10 @@ export class WalCheckpointCoordinator {
 
   /** Stops the thread (it finishes its current pass, then closes its connection). */
   async stop(): Promise<void> {
+    this.stopping = true;
     Atomics.store(this.control, REQUEST, STOP);
     Atomics.notify(this.control, REQUEST);
+    if (this.exited) return;
     await new Promise<void>((resolve) => {
       this.worker.once('exit', () => resolve());
       setTimeout(() => { void this.worker.terminate().then(() => resolve()); }, 2_000).unref();
