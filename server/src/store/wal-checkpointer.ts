@@ -141,32 +141,22 @@ export function runWalCheckpointer(
   db: Database.Database, walLength: WalLength, syncDatabase: () => void, control: Int32Array, s: WalCheckpointerSettings,
 ): void {
   const wait = (expected: number, ms: number) => Atomics.wait(control, REQUEST, expected, ms);
+  /** Copies what the WAL holds now and flushes it; returns the frames copied so far in this WAL. */
+  const pass = (): number => {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    Atomics.add(control, PASSES, 1);
+    // SQLite syncs the database file only after a pass that reaches the WAL's end — the writer's last pass — which
+    // would then flush every page copied here (10–30 ms on the writer's clock). Flushed here, it flushes only its own.
+    syncDatabase();
+    return r.checkpointed;
+  };
   for (;;) {
-    const request = Atomics.load(control, REQUEST);
-    if (request === STOP) return;
-    if (request === FINAL) {
-      // A writer with no groups to commit adds no frames either: withdraw the request and look again later.
-      if (wait(FINAL, 1_000) === 'timed-out') Atomics.compareExchange(control, REQUEST, FINAL, IDLE);
-      continue;
-    }
+    if (Atomics.load(control, REQUEST) === STOP) return;
     if (walLength() < s.startFrames) { wait(IDLE, s.pollMs); continue; }
-    let copiedTo = 0;
-    const pass = (): void => {
-      const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
-      Atomics.add(control, PASSES, 1);
-      copiedTo = r.checkpointed;
-      // SQLite syncs the database file only after a pass that reaches the WAL's end — the writer's last pass — which
-      // would then flush every page copied here (10–30 ms on the writer's clock). Flushed here, it flushes only its own.
-      syncDatabase();
-    };
     // Each pass copies what the writer added during the last one (and its flush), so passes shrink; the writer's own
     // last pass then copies and flushes only a few hundred frames.
-    pass();
-    let left = Math.max(0, walLength() - copiedTo);
-    for (let p = 1; p < s.maxPasses && left > s.remainderFrames; p++) {
-      pass();
-      left = Math.max(0, walLength() - copiedTo);
-    }
+    let left = Math.max(0, walLength() - pass());
+    for (let p = 1; p < s.maxPasses && left > s.remainderFrames; p++) left = Math.max(0, walLength() - pass());
     if (Atomics.load(control, REQUEST) === STOP) return;
     Atomics.store(control, HANDED_OVER, left);
     Atomics.compareExchange(control, REQUEST, IDLE, FINAL);
