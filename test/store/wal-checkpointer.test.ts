@@ -10,6 +10,7 @@ import type { Address } from '@gridmesh/contracts-abi';
 import { openSqliteStore } from '../../server/src/store/sqlite.ts';
 import type { MarketCommit } from '../../server/src/store/index.ts';
 import { MarketWriterThread } from '../../server/src/store/market-writer-thread.ts';
+import { sqliteMarketRepo } from '../../server/src/store/market-sqlite.ts';
 import { WRITER_AUTOCHECKPOINT_FRAMES, WalCheckpointCoordinator, walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
 
 const SLOT = 1_764_000_000_000;
@@ -107,6 +108,20 @@ describe('store: WAL checkpointer beside the market writer thread', function () 
       assert.equal(rows, committed);
       assert.equal(integrity, 'ok');
     });
+  });
+
+  it('while the writer\'s checkpointer runs, the main connection\'s own checkpoint (on the event loop) only stands by', async () => {
+    for (const [off, expected] of [['1', 36_000], ['0', 1_000]] as const) {
+      await withEnv({ GRIDMESH_MARKET_WRITER_THREAD: '1', GRIDMESH_WAL_CHECKPOINTER: off === '1' ? '' : '0' }, async () => {
+        const db = new Database(join(dir, `main-${off}.db`));
+        db.pragma('journal_mode = WAL');
+        const repo = sqliteMarketRepo(db);
+        assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1_000, 'SQLite\'s default before the writer starts');
+        await repo.commitMany!([submission(Wallet.createRandom().address.toLowerCase() as Address, 1, 1)]);
+        assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), expected);
+        db.close();
+      });
+    }
   });
 
   it('a checkpointer thread that dies hands checkpoints back to SQLite at the writer\'s usual size', async () => {

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { Address, Hex, OrderSide, TimeInForce } from '@gridmesh/contracts-abi';
 import { MarketWriterThread, writerThreadEnabled } from './market-writer-thread.ts';
-import { walCheckpointerSettings } from './wal-checkpointer.ts';
+import { backstopFrames, walCheckpointerSettings } from './wal-checkpointer.ts';
 import { CommitRow as Row, encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
 import {
   orderIdOf, type JournalEntry, type MarketCommit, type MarketRepo, type OrderRecord, type OrderSource, type OrderStatus, type SlotRecord, type SlotState, type TradeRecord,
@@ -181,9 +181,18 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
   const writer = marketWriter(db);
   // Order groups commit from a writer thread with its own connection when the store is a file: SQLite was ~40 % of
   // the event loop's time per order. An in-memory database cannot be shared with another connection.
-  const thread = !db.memory && writerThreadEnabled() ? new MarketWriterThread(db.name, () => db.open) : null;
+  const threaded = !db.memory && writerThreadEnabled();
   // The writer thread reads the checkpointer's settings when it starts: refuse a bad one now, with its name.
-  if (thread) walCheckpointerSettings();
+  const checkpoints = threaded ? walCheckpointerSettings() : null;
+  // While the writer's checkpointer runs, this connection's own automatic checkpoint (run on the event loop by
+  // whichever write crosses it) only stands by as a backstop.
+  const ownAutocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  const thread = threaded
+    ? new MarketWriterThread(db.name, () => db.open, {
+      started: () => { if (checkpoints && db.open) db.pragma(`wal_autocheckpoint = ${backstopFrames(checkpoints)}`); },
+      stopped: () => { if (db.open) db.pragma(`wal_autocheckpoint = ${ownAutocheckpoint}`); },
+    })
+    : null;
   const q = {
     // A submission's nonce is recorded by its order's id (orderIdOf), other commands' nonces by order_nonces rows.
     nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ? UNION ALL SELECT 1 FROM orders WHERE id = ?'),

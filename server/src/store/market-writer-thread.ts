@@ -37,7 +37,11 @@ export class MarketWriterThread {
   private readonly pending = new Map<number, { resolve: (m: WriterResponse) => void; reject: (err: Error) => void }>();
   private watch: NodeJS.Timeout | null = null;
 
-  constructor(private readonly file: string, private readonly storeOpen: () => boolean) {}
+  /** `lifecycle` hears each worker start and exit (the store's main connection adjusts its checkpoints to it). */
+  constructor(
+    private readonly file: string, private readonly storeOpen: () => boolean,
+    private readonly lifecycle: { started(): void; stopped(): void } = { started() {}, stopped() {} },
+  ) {}
 
   private start(): Worker {
     // The worker is TypeScript; a worker thread does not inherit the tsx loader, so a tiny JS entry registers it first.
@@ -57,7 +61,11 @@ export class MarketWriterThread {
       this.pending.clear();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`market writer thread exited (${code})`)));
+    worker.on('exit', (code) => {
+      fail(new Error(`market writer thread exited (${code})`));
+      this.lifecycle.stopped();
+    });
+    this.lifecycle.started();
     this.worker = worker;
     if (!this.watch) {
       this.watch = setInterval(() => {

@@ -70,6 +70,15 @@ export function walCheckpointerSettings(env: NodeJS.ProcessEnv = process.env): W
  */
 export const WRITER_AUTOCHECKPOINT_FRAMES = 8_000;
 
+/**
+ * SQLite's automatic checkpoint for any connection while the checkpointer runs: a backstop far enough out (3× a cycle)
+ * never to run while the thread keeps up. It matters most for the store's main connection: its checkpoints run on the
+ * event loop, and at the default 1,000 frames any write there (a slot changing state) copied the whole WAL.
+ */
+export function backstopFrames(settings: WalCheckpointerSettings): number {
+  return Math.max(settings.startFrames * 3, WRITER_AUTOCHECKPOINT_FRAMES);
+}
+
 /** Data handed to the checkpointer thread. */
 export interface WalCheckpointerData { file: string; control: SharedArrayBuffer; settings: WalCheckpointerSettings }
 
@@ -84,9 +93,7 @@ export class WalCheckpointCoordinator {
   private stopping = false;
 
   constructor(private readonly db: Database.Database, file: string, settings: WalCheckpointerSettings = DEFAULT_WAL_CHECKPOINTER) {
-    // SQLite's automatic checkpoint stays as a backstop, far enough out (3× a cycle) never to run while the thread
-    // keeps up.
-    db.pragma(`wal_autocheckpoint = ${Math.max(settings.startFrames * 3, WRITER_AUTOCHECKPOINT_FRAMES)}`);
+    db.pragma(`wal_autocheckpoint = ${backstopFrames(settings)}`);
     const data: WalCheckpointerData = { file, control: this.control.buffer as SharedArrayBuffer, settings };
     this.worker = new Worker(new URL('./wal-checkpointer-boot.mjs', import.meta.url), { workerData: data });
     this.worker.unref();
