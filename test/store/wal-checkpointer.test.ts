@@ -1,7 +1,7 @@
 // The background WAL checkpointer beside the market writer thread: the WAL keeps restarting from its start under a stream
 // of group commits (the writer runs each cycle's last pass), nothing committed is lost, and bad settings are refused.
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,7 +11,7 @@ import { openSqliteStore } from '../../server/src/store/sqlite.ts';
 import type { MarketCommit } from '../../server/src/store/index.ts';
 import { MarketWriterThread } from '../../server/src/store/market-writer-thread.ts';
 import { sqliteMarketRepo } from '../../server/src/store/market-sqlite.ts';
-import { WRITER_AUTOCHECKPOINT_FRAMES, WalCheckpointCoordinator, walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
+import { WRITER_AUTOCHECKPOINT_FRAMES, WalCheckpointCoordinator, openWalLength, walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
 
 const SLOT = 1_764_000_000_000;
 const START_FRAMES = 200;
@@ -66,15 +66,13 @@ describe('store: WAL checkpointer beside the market writer thread', function () 
     };
     // The checkpointer thread takes a moment to start; measure once its first cycle is done.
     for (let g = 0; g < warmUp && ((await writer.checkpointStats())?.finals ?? 0) === 0; g++) await group();
-    const shm = openSync(`${file}-shm`, 'r');
-    const word = Buffer.alloc(4);
+    const wal = openWalLength(file);
     const walLengths: number[] = [];
     for (let g = 0; g < groups; g++) {
       await group();
-      readSync(shm, word, 0, 4, 16); // mxFrame of the WAL index header (https://sqlite.org/walformat.html)
-      walLengths.push(word.readUInt32LE(0));
+      walLengths.push(wal.walLength());
     }
-    closeSync(shm);
+    wal.close();
     const stats = await writer.checkpointStats();
     open = false;
     await store.close();

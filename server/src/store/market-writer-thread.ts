@@ -63,7 +63,8 @@ export class MarketWriterThread {
     worker.on('error', fail);
     worker.on('exit', (code) => {
       fail(new Error(`market writer thread exited (${code})`));
-      this.lifecycle.stopped();
+      // Not when a successor already started (after this one's 'error'): its start was heard last.
+      if (this.worker === null) this.lifecycle.stopped();
     });
     this.lifecycle.started();
     this.worker = worker;
