@@ -264,21 +264,25 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
     },
   }, config.broadcastIntervalMs, { clustered: Boolean(config.redisUrl) });
 
-  // Every committed change fans out to the rooms that show it.
+  // Every committed change fans out to the rooms that show it; messages are built only for rooms somebody is in.
   const broadcast = (change: OrderChange) => {
-    const rt = markets.get(change.market) as MarketRuntime;
-    const slots = new Set<number>();
-    for (const o of change.orders) slots.add(o.slot);
-    for (const s of slots) hub.book(change.market, s);
-    if (change.trades.length) {
-      hub.trades(change.market, change.trades.map(tradeMessage));
-      hub.flows(change.market);
-      metrics.trades.inc(change.trades.length);
+    if (change.trades.length) metrics.trades.inc(change.trades.length);
+    if (hub.hearsMarket(change.market)) {
+      const rt = markets.get(change.market) as MarketRuntime;
+      let lastSlot = Number.NaN;
+      for (const o of change.orders) if (o.slot !== lastSlot) { lastSlot = o.slot; hub.book(change.market, o.slot); }
+      if (change.trades.length) {
+        hub.trades(change.market, change.trades.map(tradeMessage));
+        hub.flows(change.market);
+      }
+      if (change.slots.length) hub.slots(change.market, change.slots.map((s) => slotInfo(s, rt.settings)));
     }
-    if (change.slots.length) hub.slots(change.market, change.slots.map((s) => slotInfo(s, rt.settings)));
-    const byOwner = new Map<string, ReturnType<typeof orderInfo>[]>();
-    for (const o of change.orders) byOwner.set(o.participant, [...(byOwner.get(o.participant) ?? []), orderInfo(o)]);
-    for (const [owner, list] of byOwner) hub.orders(owner, list);
+    for (let i = 0; i < change.orders.length; i++) {
+      const owner = change.orders[i].participant;
+      // Each owner once, with all of its changed orders.
+      if (change.orders.findIndex((o) => o.participant === owner) !== i || !hub.hearsParticipant(owner)) continue;
+      hub.orders(owner, change.orders.filter((o) => o.participant === owner).map(orderInfo));
+    }
   };
   orders.onChange(broadcast);
   lifecycle.afterClose = (market, result) => broadcast({ market, orders: result.orders, trades: result.trades, slots: [] });

@@ -295,7 +295,8 @@ export class MarketRuntime {
             quantityWh: e.quantityWh, filledWh: 0, remainingWh: e.quantityWh, timeInForce: meta.timeInForce, status: 'open', nonce: meta.nonce,
             expiry: meta.expiry, signature: meta.signature, signer: meta.signer, source: meta.source, createdAt: e.time, updatedAt: e.time,
           });
-          slotOf(e.slot);
+          // A slot's first order creates its record; later ones leave it as it is (no row to rewrite per order).
+          if (!this.slotRecords.has(e.slot)) slotOf(e.slot);
           break;
         }
         case 'trade': {

@@ -44,6 +44,9 @@ export interface MarketHub {
   flows(market: string): void;
   orders(participant: string, orders: { id: string }[]): void;
   settlements(participant: string, rows: unknown[]): void;
+  /** Whether updates of a market's or a participant's room would reach anyone (build them only then). */
+  hearsMarket(market: string): boolean;
+  hearsParticipant(participant: string): boolean;
   /** Current seq of a room (0 if nothing was sent yet). */
   seq(room: string): number;
   stop(): void;
@@ -178,6 +181,8 @@ export function attachMarketNamespace(nsp: Namespace, sources: MarketRoomSources
     flows(market) { const name = marketRoom(market); if (!heard(name)) return; room(name).flows = true; schedule(name); },
     orders(participant, orders) { const name = participantRoom(participant); if (!heard(name)) return; const r = room(name); for (const o of orders) r.orders.set(o.id, o); schedule(name); },
     settlements(participant, rows) { const name = participantRoom(participant); if (!heard(name)) return; room(name).settlements.push(...rows); schedule(name); },
+    hearsMarket: (market) => heard(marketRoom(market)),
+    hearsParticipant: (participant) => heard(participantRoom(participant)),
     seq: (name) => room(name).seq,
     stop() {
       stopped = true;
