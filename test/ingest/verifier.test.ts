@@ -6,6 +6,7 @@ import { MeterReadingHasher, MeterReadingTypes, gridmeshDomain, type MeterReadin
 import { FastReadingDigest } from '../../server/src/ingest/fast-digest.ts';
 import { ReadingVerifier } from '../../server/src/ingest/reading-verifier.ts';
 import { VerifyPool } from '../../server/src/ingest/verify-pool.ts';
+import { portableSecp256k1Batch } from '../../server/src/crypto/secp256k1-batch.ts';
 
 const CHAIN = 31337;
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -90,12 +91,16 @@ describe('reading verification: fast path ≡ ethers', function () {
     await fc.assert(fc.asyncProperty(fc.array(caseArb, { minLength: 1, maxLength: 20 }), async (cases) => {
       const readings = cases.map((c) => c.reading);
       const pooled = await pool.verify(readings);
+      // Whole batches too, with each libsecp256k1 backend: a cold verifier recovers, then verifies against the learnt key.
+      const batch = readings.map((r) => ({ reading: r, signature: r.signature }));
+      const batched = [inlineCold.verifyMany(batch), new ReadingVerifier(CHAIN).verifyMany(batch, portableSecp256k1Batch)];
       cases.forEach((c, i) => {
         const expected = ethersSays(c.reading);
         assert.equal(inlineWarm.verify(c.reading, c.reading.signature) === 'ok', expected, `warm ${JSON.stringify(c.reading)}`);
         assert.equal(new ReadingVerifier(CHAIN).verify(c.reading, c.reading.signature) === 'ok', expected, 'portable digest');
         assert.equal(inlineCold.verify(c.reading, c.reading.signature) === 'ok', expected, 'cold');
         assert.equal(pooled[i] === 'ok', expected, 'pool');
+        for (const outcomes of batched) assert.equal(outcomes[i] === 'ok', expected, 'batch');
       });
     }), { numRuns: 150 });
   });

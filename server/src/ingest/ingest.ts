@@ -85,7 +85,7 @@ export class ReadingIngest {
 
   private async verifyAll(readings: SignedMeterReading[]): Promise<VerifyOutcome[]> {
     if (this.pool && readings.length >= this.inlineBelow && this.pool.minLoad() < this.inlineAbove) return this.pool.verify(readings);
-    return readings.map((r) => this.verifier.verify(r, r.signature));
+    return this.verifier.verifyMany(readings.map((r) => ({ reading: r, signature: r.signature })));
   }
 
   /** Validates the envelope, then processes the batch in order; readings before a refused one stay committed. */

@@ -1,11 +1,9 @@
-// Verifies EIP-712 MeterReading signatures fast: precomputed digest layout + libsecp256k1 against the meter's known public key.
-import secp256k1 from 'secp256k1';
+// Verifies EIP-712 MeterReading signatures fast: precomputed digest layout + batched libsecp256k1 against the meter's known public key.
 import { keccak_256 } from '@noble/hashes/sha3';
 import { MeterReadingHasher, type MeterReading } from '@gridmesh/contracts-abi';
 import { FastReadingDigest } from './fast-digest.ts';
+import { RECOVER_IN, RECOVER_OUT, VERIFY_IN, highS, secp256k1Batch, type Secp256k1Batch } from '../crypto/secp256k1-batch.ts';
 
-/** secp256k1 n/2, big-endian: an s above it is the malleable twin of a valid signature (EIP-2). */
-const N_HALF = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
 const HEX = /^0x[0-9a-fA-F]{130}$/;
 
 /** Ethereum address (lower case) of an uncompressed 65-byte public key. */
@@ -15,16 +13,6 @@ export function addressOfPublicKey(pub: Uint8Array): string {
 }
 
 export type VerifyOutcome = 'ok' | 'bad-signature' | 'wrong-signer';
-
-/** True when the 32-byte big-endian s (at sig[32..64)) is above n/2. */
-function highS(sig: Uint8Array): boolean {
-  for (let i = 0; i < 32; i++) {
-    const a = sig[32 + i];
-    const b = N_HALF[i];
-    if (a !== b) return a > b;
-  }
-  return false;
-}
 
 export type ReadingDigestFn = (reading: MeterReading) => Uint8Array;
 
@@ -56,24 +44,52 @@ export class ReadingVerifier {
   }
 
   verify(reading: MeterReading, signature: string): VerifyOutcome {
-    if (typeof signature !== 'string' || !HEX.test(signature)) return 'bad-signature';
-    const sig = Buffer.from(signature.slice(2), 'hex');
-    // Reject malleable high-s signatures, as ethers and the EVM's ecrecover users do.
-    if (highS(sig)) return 'bad-signature';
-    const v = sig[64] >= 27 ? sig[64] - 27 : sig[64];
-    if (v !== 0 && v !== 1) return 'bad-signature';
-    const rs = new Uint8Array(sig.buffer, sig.byteOffset, 64);
-    const digest = this.digestFn(reading);
-    const meter = reading.meter.toLowerCase();
-    const known = this.publicKeys.get(meter);
-    try {
-      if (known) return secp256k1.ecdsaVerify(rs, digest, known) ? 'ok' : 'wrong-signer';
-      const pub = secp256k1.ecdsaRecover(rs, v, digest, false);
-      if (addressOfPublicKey(pub) !== meter) return 'wrong-signer';
-      this.publicKeys.set(meter, pub);
-      return 'ok';
-    } catch {
-      return 'bad-signature';
+    return this.verifyMany([{ reading, signature }])[0];
+  }
+
+  /**
+   * Verifies a batch in two libsecp256k1 calls: readings of meters whose key is known are verified against it; the
+   * others recover their signer, and a meter's key is kept once a reading recovered to the meter's address.
+   */
+  verifyMany(batch: readonly { reading: MeterReading; signature: string }[], backend: Secp256k1Batch = secp256k1Batch()): VerifyOutcome[] {
+    const n = batch.length;
+    const outcomes: VerifyOutcome[] = new Array(n).fill('bad-signature');
+    const toVerify: number[] = [];
+    const toRecover: number[] = [];
+    const verifyIn = Buffer.allocUnsafe(n * VERIFY_IN);
+    const recoverIn = Buffer.allocUnsafe(n * RECOVER_IN);
+    for (let i = 0; i < n; i++) {
+      const { reading, signature } = batch[i];
+      if (typeof signature !== 'string' || !HEX.test(signature)) continue;
+      const known = this.publicKeys.get(reading.meter.toLowerCase());
+      const [buffer, at] = known ? [verifyIn, toVerify.length * VERIFY_IN] : [recoverIn, toRecover.length * RECOVER_IN];
+      buffer.write(signature.slice(2), at + 32, 65, 'hex');
+      // Reject malleable high-s signatures, as ethers and the EVM's ecrecover users do.
+      if (highS(buffer.subarray(at + 32, at + 96))) continue;
+      const v = buffer[at + 96] >= 27 ? buffer[at + 96] - 27 : buffer[at + 96];
+      if (v !== 0 && v !== 1) continue;
+      buffer.set(this.digestFn(reading), at);
+      if (known) {
+        buffer.set(known, at + 96);
+        toVerify.push(i);
+      } else {
+        buffer[at + 96] = v;
+        toRecover.push(i);
+      }
     }
+    const verified = Buffer.allocUnsafe(toVerify.length);
+    backend.verifyBatch(verifyIn, toVerify.length, verified);
+    toVerify.forEach((i, k) => { outcomes[i] = verified[k] === 1 ? 'ok' : 'wrong-signer'; });
+    const recovered = Buffer.allocUnsafe(toRecover.length * RECOVER_OUT);
+    backend.recoverBatch(recoverIn, toRecover.length, recovered);
+    toRecover.forEach((i, k) => {
+      const pub = recovered.subarray(k * RECOVER_OUT, (k + 1) * RECOVER_OUT);
+      if (pub[0] !== 4) return;
+      const meter = batch[i].reading.meter.toLowerCase();
+      if (addressOfPublicKey(pub) !== meter) { outcomes[i] = 'wrong-signer'; return; }
+      this.publicKeys.set(meter, Uint8Array.from(pub));
+      outcomes[i] = 'ok';
+    });
+    return outcomes;
   }
 }

@@ -1,11 +1,9 @@
-// Fast EIP-712 `Order` digest (precomputed domain separator, type hash and market-name hashes; WASM keccak once loaded) and signer recovery with libsecp256k1.
-import secp256k1 from 'secp256k1';
+// Fast EIP-712 `Order` digest (precomputed domain separator, type hash and market-name hashes; WASM keccak once loaded) and batched signer recovery with libsecp256k1.
 import { keccak_256 } from '@noble/hashes/sha3';
 import { createKeccak, type IHasher } from 'hash-wasm';
 import { TypedDataEncoder } from 'ethers';
 import { ORDER_TYPE, OrderSideCode, TimeInForceCode, gridmeshDomain, type Address, type OrderSubmission } from '@gridmesh/contracts-abi';
-
-const SECP256K1_N_HALF = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+import { RECOVER_IN, RECOVER_OUT, highS, secp256k1Batch, type Secp256k1Batch } from '../crypto/secp256k1-batch.ts';
 const TYPE_HASH = keccak_256(new TextEncoder().encode(ORDER_TYPE));
 
 /** The fields an `Order` signature covers (the wire submission minus its signature). */
@@ -69,6 +67,10 @@ export class OrderSigner {
 
   /** keccak256("\x19\x01" ‖ domainSeparator ‖ hashStruct(Order)). */
   digest(o: SignedOrderFields): Uint8Array {
+    return this.digestInto(o);
+  }
+
+  private digestInto(o: SignedOrderFields): Uint8Array {
     const enc = this.struct;
     const participant = o.participant.startsWith('0x') ? o.participant.slice(2) : o.participant;
     if (participant.length === 40 && /^[0-9a-fA-F]{40}$/.test(participant)) {
@@ -89,19 +91,46 @@ export class OrderSigner {
 
   /** The signer's address (lower case), or null for a malformed or malleable signature. */
   recover(o: SignedOrderFields, signature: string): Address | null {
-    const sig = Buffer.from(signature.replace(/^0x/, ''), 'hex');
-    if (sig.length !== 65) return null;
-    const rs = Uint8Array.from(sig.subarray(0, 64));
-    if (BigInt('0x' + sig.subarray(32, 64).toString('hex')) > SECP256K1_N_HALF) return null;
-    const v = sig[64] >= 27 ? sig[64] - 27 : sig[64];
-    if (v !== 0 && v !== 1) return null;
-    try {
-      const pub = secp256k1.ecdsaRecover(rs, v, this.digest(o), false);
-      return ('0x' + Buffer.from(this.keccak(pub.subarray(1)).subarray(12)).toString('hex')) as Address;
-    } catch {
-      return null;
-    }
+    return this.recoverMany([{ fields: o, signature }])[0];
   }
+
+  /**
+   * The signer of each order (lower case), or null for a malformed or malleable signature: every digest and signature goes
+   * into one buffer and through one libsecp256k1 call (`backend`, the system library when its addon was built).
+   */
+  recoverMany(orders: readonly { fields: SignedOrderFields; signature: string }[], backend: Secp256k1Batch = secp256k1Batch()): (Address | null)[] {
+    const count = orders.length;
+    const input = Buffer.allocUnsafe(count * RECOVER_IN);
+    const valid: boolean[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const at = i * RECOVER_IN;
+      valid[i] = readSignature(orders[i].signature, input, at + 32);
+      if (valid[i]) input.set(this.digestInto(orders[i].fields), at);
+      else input.fill(0, at, at + RECOVER_IN);
+    }
+    const output = Buffer.allocUnsafe(count * RECOVER_OUT);
+    backend.recoverBatch(input, count, output);
+    const signers: (Address | null)[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const at = i * RECOVER_OUT;
+      signers[i] = valid[i] && output[at] === 4 ? ('0x' + Buffer.from(this.keccak(output.subarray(at + 1, at + RECOVER_OUT)).subarray(12)).toString('hex')) as Address : null;
+    }
+    return signers;
+  }
+}
+
+/**
+ * Writes a 0x-prefixed 65-byte signature as r ‖ s ‖ recovery id at `at` of `record`; false when it is malformed, has a
+ * malleable high s (EIP-2) or a v other than 0, 1, 27 or 28 (what ethers accepts).
+ */
+function readSignature(signature: string, record: Buffer, at: number): boolean {
+  if (typeof signature !== 'string' || signature.length !== 132 || signature[0] !== '0' || (signature[1] !== 'x' && signature[1] !== 'X')) return false;
+  if (record.write(signature.slice(2), at, 65, 'hex') !== 65) return false;
+  if (highS(record.subarray(at, at + 64))) return false;
+  const v = record[at + 64] >= 27 ? record[at + 64] - 27 : record[at + 64];
+  if (v !== 0 && v !== 1) return false;
+  record[at + 64] = v;
+  return true;
 }
 
 /** The EIP-712 message a wallet signs for an order (side/timeInForce as their uint8 codes). */
