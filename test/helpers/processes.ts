@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SERVER_NODE_FLAGS } from '../../server/src/cli/node-flags.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const bridgeBin = join(repoRoot, 'firmware-bridge/bin/gridmesh-bridge.js');
@@ -44,7 +45,7 @@ export interface ServerProcess extends RunningProcess {
 
 /** Starts `server/src/cli/serve.ts` on an ephemeral port and resolves once it listens. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serveEntry], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', serveEntry], {
     env: { ...process.env, PORT: '0', MONGODB_URI: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
