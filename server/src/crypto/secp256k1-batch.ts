@@ -22,13 +22,28 @@ export interface Secp256k1Batch {
 const N_HALF = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
 
 /** True when the 32-byte big-endian s of a signature (bytes 32..64 of r ‖ s) is above n/2. */
-export function highS(rs: Uint8Array): boolean {
+function highS(rs: Uint8Array): boolean {
   for (let i = 0; i < 32; i++) {
     const a = rs[32 + i];
     const b = N_HALF[i];
     if (a !== b) return a > b;
   }
   return false;
+}
+
+/**
+ * Writes a 0x-prefixed 65-byte signature (r ‖ s ‖ v) into `record` at `at`, v as the recovery id 0 or 1; false when it is
+ * malformed, has the malleable high s (EIP-2) or a v other than 0, 1, 27 or 28 — what ethers refuses.
+ */
+export function readSignature(signature: string, record: Buffer, at: number): boolean {
+  if (typeof signature !== 'string' || signature.length !== 132 || !signature.startsWith('0x')) return false;
+  // Buffer's hex decoding stops at the first character that is not hex.
+  if (record.write(signature.slice(2), at, 65, 'hex') !== 65) return false;
+  if (highS(record.subarray(at, at + 64))) return false;
+  const v = record[at + 64] >= 27 ? record[at + 64] - 27 : record[at + 64];
+  if (v !== 0 && v !== 1) return false;
+  record[at + 64] = v;
+  return true;
 }
 
 type NativeBinding = Pick<Secp256k1Batch, 'recoverBatch' | 'verifyBatch'>;

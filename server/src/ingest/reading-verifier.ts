@@ -2,9 +2,7 @@
 import { keccak_256 } from '@noble/hashes/sha3';
 import { MeterReadingHasher, type MeterReading } from '@gridmesh/contracts-abi';
 import { FastReadingDigest } from './fast-digest.ts';
-import { RECOVER_IN, RECOVER_OUT, VERIFY_IN, highS, secp256k1Batch, type Secp256k1Batch } from '../crypto/secp256k1-batch.ts';
-
-const HEX = /^0x[0-9a-fA-F]{130}$/;
+import { RECOVER_IN, RECOVER_OUT, VERIFY_IN, readSignature, secp256k1Batch, type Secp256k1Batch } from '../crypto/secp256k1-batch.ts';
 
 /** Ethereum address (lower case) of an uncompressed 65-byte public key. */
 export function addressOfPublicKey(pub: Uint8Array): string {
@@ -60,22 +58,16 @@ export class ReadingVerifier {
     const recoverIn = Buffer.allocUnsafe(n * RECOVER_IN);
     for (let i = 0; i < n; i++) {
       const { reading, signature } = batch[i];
-      if (typeof signature !== 'string' || !HEX.test(signature)) continue;
       const known = this.publicKeys.get(reading.meter.toLowerCase());
       const [buffer, at] = known ? [verifyIn, toVerify.length * VERIFY_IN] : [recoverIn, toRecover.length * RECOVER_IN];
-      buffer.write(signature.slice(2), at + 32, 65, 'hex');
-      // Reject malleable high-s signatures, as ethers and the EVM's ecrecover users do.
-      if (highS(buffer.subarray(at + 32, at + 96))) continue;
-      const v = buffer[at + 96] >= 27 ? buffer[at + 96] - 27 : buffer[at + 96];
-      if (v !== 0 && v !== 1) continue;
+      // Malformed, malleable (high s) or a bad v: refused as ethers and the EVM's ecrecover users do.
+      if (!readSignature(signature, buffer, at + 32)) continue;
       buffer.set(this.digestFn(reading), at);
       if (known) {
+        // A verify record carries the key where the recovery id was.
         buffer.set(known, at + 96);
         toVerify.push(i);
-      } else {
-        buffer[at + 96] = v;
-        toRecover.push(i);
-      }
+      } else toRecover.push(i);
     }
     const verified = Buffer.allocUnsafe(toVerify.length);
     backend.verifyBatch(verifyIn, toVerify.length, verified);

@@ -3,7 +3,7 @@ import { keccak_256 } from '@noble/hashes/sha3';
 import { createKeccak, type IHasher } from 'hash-wasm';
 import { TypedDataEncoder } from 'ethers';
 import { ORDER_TYPE, OrderSideCode, TimeInForceCode, gridmeshDomain, type Address, type OrderSubmission } from '@gridmesh/contracts-abi';
-import { RECOVER_IN, RECOVER_OUT, highS, secp256k1Batch, type Secp256k1Batch } from '../crypto/secp256k1-batch.ts';
+import { RECOVER_IN, RECOVER_OUT, readSignature, secp256k1Batch, type Secp256k1Batch } from '../crypto/secp256k1-batch.ts';
 const TYPE_HASH = keccak_256(new TextEncoder().encode(ORDER_TYPE));
 
 /** The fields an `Order` signature covers (the wire submission minus its signature). */
@@ -67,10 +67,6 @@ export class OrderSigner {
 
   /** keccak256("\x19\x01" ‖ domainSeparator ‖ hashStruct(Order)). */
   digest(o: SignedOrderFields): Uint8Array {
-    return this.digestInto(o);
-  }
-
-  private digestInto(o: SignedOrderFields): Uint8Array {
     const enc = this.struct;
     const participant = o.participant.startsWith('0x') ? o.participant.slice(2) : o.participant;
     if (participant.length === 40 && /^[0-9a-fA-F]{40}$/.test(participant)) {
@@ -105,7 +101,7 @@ export class OrderSigner {
     for (let i = 0; i < count; i++) {
       const at = i * RECOVER_IN;
       valid[i] = readSignature(orders[i].signature, input, at + 32);
-      if (valid[i]) input.set(this.digestInto(orders[i].fields), at);
+      if (valid[i]) input.set(this.digest(orders[i].fields), at);
       else input.fill(0, at, at + RECOVER_IN);
     }
     const output = Buffer.allocUnsafe(count * RECOVER_OUT);
@@ -117,20 +113,6 @@ export class OrderSigner {
     }
     return signers;
   }
-}
-
-/**
- * Writes a 0x-prefixed 65-byte signature as r ‖ s ‖ recovery id at `at` of `record`; false when it is malformed, has a
- * malleable high s (EIP-2) or a v other than 0, 1, 27 or 28 (what ethers accepts).
- */
-function readSignature(signature: string, record: Buffer, at: number): boolean {
-  if (typeof signature !== 'string' || signature.length !== 132 || signature[0] !== '0' || (signature[1] !== 'x' && signature[1] !== 'X')) return false;
-  if (record.write(signature.slice(2), at, 65, 'hex') !== 65) return false;
-  if (highS(record.subarray(at, at + 64))) return false;
-  const v = record[at + 64] >= 27 ? record[at + 64] - 27 : record[at + 64];
-  if (v !== 0 && v !== 1) return false;
-  record[at + 64] = v;
-  return true;
 }
 
 /** The EIP-712 message a wallet signs for an order (side/timeInForce as their uint8 codes). */
