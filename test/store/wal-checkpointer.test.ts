@@ -1,6 +1,7 @@
 // The background WAL checkpointer beside the market writer thread: the WAL keeps restarting from its start under a stream
 // of group commits (the writer runs each cycle's last pass), nothing committed is lost, and bad settings are refused.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { openSqliteStore } from '../../server/src/store/sqlite.ts';
 import type { MarketCommit } from '../../server/src/store/index.ts';
 import { MarketWriterThread } from '../../server/src/store/market-writer-thread.ts';
 import { sqliteMarketRepo } from '../../server/src/store/market-sqlite.ts';
-import { WRITER_AUTOCHECKPOINT_FRAMES, WalCheckpointCoordinator, openWalLength, walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
+import { WRITER_AUTOCHECKPOINT_FRAMES, WalCheckpointCoordinator, copyUntilRemainder, openWalLength, walCheckpointerSettings } from '../../server/src/store/wal-checkpointer.ts';
 
 const SLOT = 1_764_000_000_000;
 const START_FRAMES = 200;
@@ -96,6 +97,55 @@ describe('store: WAL checkpointer beside the market writer thread', function () 
       assert.equal(rows, committed, 'every committed order is in the database');
       assert.equal(integrity, 'ok');
     });
+  });
+
+  it('copies in passes until what the writer appended meanwhile is small, and hands over the true remainder', () => {
+    const file = join(dir, 'passes.db');
+    const writer = new Database(file);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.exec('CREATE TABLE t (k TEXT, v BLOB); CREATE INDEX t_k ON t(k)');
+    const insert = writer.prepare('INSERT INTO t VALUES (?, ?)');
+    /** Random keys: every row lands on its own index page, as orders do on the participant indexes. */
+    const commitRows = writer.transaction((n: number) => { for (let i = 0; i < n; i++) insert.run(randomBytes(20).toString('hex'), Buffer.alloc(64)); });
+    /** Groups of 10 rows, one transaction each: ≈ 11 WAL frames per group once the index has a few hundred pages. */
+    const commitGroups = (groups: number) => { for (let g = 0; g < groups; g++) commitRows(10); };
+    commitRows(20_000);
+    const checkpointer = new Database(file);
+    const reader = new Database(file);
+    const readOne = reader.prepare('SELECT k FROM t LIMIT 1');
+    const wal = openWalLength(file);
+    try {
+      for (const [appendedDuringPasses, expectedPasses] of [[[80, 12, 1], 3], [[80, 80, 80, 80, 80], 4]] as const) {
+        // Frames not yet copied, as in a running WAL (a fully copied one would restart under the first pass).
+        commitGroups(20);
+        let passes = 0;
+        let lastCopied = 0;
+        const pass = (): number => {
+          // The writer commits while the pass runs, so the WAL never restarts under it: here a reader's snapshot from
+          // before the pass holds the restart off while the writer commits right after the pass.
+          reader.exec('BEGIN');
+          readOne.get();
+          const [r] = checkpointer.pragma('wal_checkpoint(PASSIVE)') as { checkpointed: number }[];
+          commitGroups(appendedDuringPasses[passes] ?? 0);
+          reader.exec('COMMIT');
+          passes += 1;
+          lastCopied = r.checkpointed;
+          return r.checkpointed;
+        };
+        const left = copyUntilRemainder(pass, wal.walLength, { remainderFrames: 100, maxPasses: 4 });
+        assert.equal(passes, expectedPasses, 'a pass per round of appended frames, at most maxPasses');
+        const before = checkpointer.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+        assert.ok(left > 0, 'frames appended during the last pass are left for the writer');
+        assert.equal(left, wal.walLength() - lastCopied, 'the remainder is what the last pass did not copy');
+        assert.equal(before[0].checkpointed, before[0].log, 'a pass now copies them');
+      }
+    } finally {
+      wal.close();
+      reader.close();
+      checkpointer.close();
+      writer.close();
+    }
   });
 
   it('GRIDMESH_WAL_CHECKPOINTER=0 leaves checkpoints to SQLite (no thread), with the same rows', async () => {

@@ -157,6 +157,23 @@ export function openWalLength(file: string): { walLength: WalLength; close(): vo
 }
 
 /**
+ * One cycle's copying passes: each copies what the writer added during the last one (and its flush), so passes shrink
+ * until at most `remainderFrames` are left (or `maxPasses` ran); the writer's own last pass then copies and flushes only
+ * those. `pass` returns the frames copied so far in this WAL. Returns the frames left uncopied.
+ */
+export function copyUntilRemainder(pass: () => number, walLength: WalLength, s: Pick<WalCheckpointerSettings, 'remainderFrames' | 'maxPasses'>): number {
+  // The WAL's length is read after each pass: what the writer appended while it ran is what the next pass copies
+  // (read before it, the remainder always looks like 0 and the writer's last pass copies a whole pass's worth).
+  let left = 0;
+  for (let p = 0; p < s.maxPasses; p++) {
+    const copied = pass();
+    left = Math.max(0, walLength() - copied);
+    if (left <= s.remainderFrames) break;
+  }
+  return left;
+}
+
+/**
  * The checkpointer thread's loop (runs until asked to stop): waits for the WAL to reach `startFrames`, copies it in
  * shrinking passes on its own connection, then asks the writer for the last pass and waits for it.
  */
@@ -176,10 +193,7 @@ export function runWalCheckpointer(
   for (;;) {
     if (Atomics.load(control, REQUEST) === STOP) return;
     if (walLength() < s.startFrames) { wait(IDLE, s.pollMs); continue; }
-    // Each pass copies what the writer added during the last one (and its flush), so passes shrink; the writer's own
-    // last pass then copies and flushes only a few hundred frames.
-    let left = Math.max(0, walLength() - pass());
-    for (let p = 1; p < s.maxPasses && left > s.remainderFrames; p++) left = Math.max(0, walLength() - pass());
+    const left = copyUntilRemainder(pass, walLength, s);
     if (Atomics.load(control, REQUEST) === STOP) return;
     Atomics.store(control, HANDED_OVER, left);
     Atomics.compareExchange(control, REQUEST, IDLE, FINAL);
