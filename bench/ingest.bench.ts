@@ -556,16 +556,20 @@ if (orders) {
 }
 const saturation = orders?.runs.filter((r) => r.mode === 'saturation') ?? [];
 const atTarget = orders?.runs.filter((r) => r.mode === 'open' && r.offered === ORDER_RATES[0]) ?? [];
-const bestRate = saturation.length ? saturation.reduce((a, b) => (b.perSec > a.perSec ? b : a)) : null;
-const bestP99 = atTarget.length ? atTarget.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a)) : null;
+// The targets hold for orders over REST and over Socket.IO alike, so each figure is the weaker transport's.
+const worstRate = saturation.length ? saturation.reduce((a, b) => (b.perSec < a.perSec ? b : a)) : null;
+const worstP99 = atTarget.length ? atTarget.reduce((a, b) => (b.p99Ms > a.p99Ms ? b : a)) : null;
+const byTransport = (runs: OrderRun[], pick: (r: OrderRun) => number) => Object.fromEntries(runs.map((r) => [r.transport, pick(r)]));
 if (orders) {
-  console.log(`  targets: ≥ 5,000 orders/s → best saturation ${bestRate ? `${bestRate.perSec.toLocaleString('en')}/s (${bestRate.transport})` : 'n/a'}: ${bestRate && bestRate.perSec >= 5000 ? 'met' : 'NOT met'}; ` +
-    `p99 ≤ 50 ms at ${ORDER_RATES[0].toLocaleString('en')}/s offered → ${bestP99 ? `${bestP99.p99Ms} ms (${bestP99.transport}, achieved ${bestP99.perSec.toLocaleString('en')}/s)` : 'n/a'}: ${bestP99 && bestP99.p99Ms <= 50 && bestP99.perSec >= 0.95 * ORDER_RATES[0] ? 'met' : 'NOT met'}`);
+  console.log(`  targets (every transport): ≥ 5,000 orders/s → weakest saturation ${worstRate ? `${worstRate.perSec.toLocaleString('en')}/s (${worstRate.transport})` : 'n/a'}: ${worstRate && worstRate.perSec >= 5000 ? 'met' : 'NOT met'}; ` +
+    `p99 ≤ 50 ms at ${ORDER_RATES[0].toLocaleString('en')}/s offered → highest ${worstP99 ? `${worstP99.p99Ms} ms (${worstP99.transport})` : 'n/a'}: ${worstP99 && worstP99.p99Ms <= 50 && atTarget.every((r) => r.perSec >= 0.95 * ORDER_RATES[0]) ? 'met' : 'NOT met'}`);
 }
 console.log(JSON.stringify({
   bench: 'ingest',
   readingsPerSec: best ? best.perSec : null,
   verifyPerSecPerCore: v ? v.fast : null,
-  ordersPerSec: bestRate ? bestRate.perSec : null,
-  orderP99Ms: bestP99 ? bestP99.p99Ms : null,
+  ordersPerSec: worstRate ? worstRate.perSec : null,
+  orderP99Ms: worstP99 ? worstP99.p99Ms : null,
+  ordersPerSecByTransport: byTransport(saturation, (r) => r.perSec),
+  orderP99MsByTransport: byTransport(atTarget, (r) => r.p99Ms),
 }));
