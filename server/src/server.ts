@@ -277,12 +277,14 @@ export async function startServer(config: ServerConfig, log: Logger = pinoLogger
       }
       if (change.slots.length) hub.slots(change.market, change.slots.map((s) => slotInfo(s, rt.settings)));
     }
-    for (let i = 0; i < change.orders.length; i++) {
-      const owner = change.orders[i].participant;
-      // Each owner once, with all of its changed orders.
-      if (change.orders.findIndex((o) => o.participant === owner) !== i || !hub.hearsParticipant(owner)) continue;
-      hub.orders(owner, change.orders.filter((o) => o.participant === owner).map(orderInfo));
+    // Each owner once, with all of its changed orders.
+    const byOwner = new Map<string, ReturnType<typeof orderInfo>[]>();
+    for (const o of change.orders) {
+      const list = byOwner.get(o.participant);
+      if (list) list.push(orderInfo(o));
+      else if (hub.hearsParticipant(o.participant)) byOwner.set(o.participant, [orderInfo(o)]);
     }
+    for (const [owner, list] of byOwner) hub.orders(owner, list);
   };
   orders.onChange(broadcast);
   lifecycle.afterClose = (market, result) => broadcast({ market, orders: result.orders, trades: result.trades, slots: [] });
