@@ -204,7 +204,10 @@ describe('browser: the dashboard against the real demo', function () {
   it('survives a server restart: shows reconnecting, then live again with fresh data', async () => {
     const page = buyer.page;
     await page.getByTestId('nav-flows').click();
-    const seqBefore = await page.$$eval('[data-testid=homes] tbody tr', (rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
+    // The table renders after the view's first fetch: read it only once every home is in it.
+    await waitFor('the homes table', async () => ((await page.locator('[data-testid=homes] tbody tr').count()) >= homes.length ? true : undefined), 10_000, 100);
+    const seqBefore = await page.$$eval('[data-testid=homes] tbody tr', (rows) => Object.fromEntries(rows.map((r) => [r.getAttribute('data-meter') ?? '', Number(r.getAttribute('data-seq'))])));
+    assert.equal(Object.keys(seqBefore).length, homes.length, `one row per home: ${JSON.stringify(seqBefore)}`);
     const port = demo.port;
     await demo.stop();
     await page.getByTestId('link-state').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 15_000 });
@@ -212,9 +215,10 @@ describe('browser: the dashboard against the real demo', function () {
     demo = await startDemo(dir.path, port, { GRIDMESH_REWARD_EPOCH_MS: '60000' });
     await page.getByTestId('reconnected').waitFor({ timeout: 60_000 });
     await page.getByTestId('link-state').filter({ hasText: 'live' }).waitFor();
+    // Fresh data: a home's latest reading after the restart is newer than the one shown before it.
     await page.waitForFunction((before) => {
-      const now = Array.from(document.querySelectorAll('[data-testid=homes] tbody tr')).map((r) => Number(r.getAttribute('data-seq')));
-      return now.length >= before.length && now.some((s, i) => s > before[i]);
+      const rows = Array.from(document.querySelectorAll('[data-testid=homes] tbody tr'));
+      return rows.length >= Object.keys(before).length && rows.some((r) => Number(r.getAttribute('data-seq')) > (before[r.getAttribute('data-meter') ?? ''] ?? Infinity));
     }, seqBefore, { timeout: 30_000 });
   });
 
