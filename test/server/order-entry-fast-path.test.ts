@@ -87,9 +87,22 @@ describe('orders: entry fast path (nonces in memory, recovery in a worker)', fun
       assert.notEqual(await pool.recover(CHAIN_ID, tampered, signature), w.address.toLowerCase());
       assert.notEqual(await pool.recover(CHAIN_ID, fields, otherChain.signature), w.address.toLowerCase());
       assert.equal(await pool.recover(CHAIN_ID, fields, '0x1234'), null);
+      // A burst larger than one message (one batch in flight, the rest queued behind it): every order gets its own signer
+      // back, in order, the tampered ones among them included.
+      const burst = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.recover(CHAIN_ID, i % 7 === 3 ? tampered : fields, signature)));
+      burst.forEach((s, i) => assert.equal(s === w.address.toLowerCase(), i % 7 !== 3, `order ${i}`));
     } finally {
       await pool.close();
     }
+    // Closing (a dying worker) while orders queue behind the batch in flight: every one of them settles, none waits forever.
+    const dying = new RecoverPool();
+    const { signature: sig, ...signed } = await sign(Wallet.createRandom(), '150000', 1);
+    const queued = Array.from({ length: 200 }, () => dying.recover(CHAIN_ID, signed, sig));
+    await new Promise((r) => setImmediate(r));
+    await dying.close();
+    const settled = await Promise.allSettled(queued);
+    assert.equal(settled.length, 200);
+    assert.ok(settled.some((s) => s.status === 'rejected'), 'the orders still queued are refused by the closed pool');
     // Through the service (which uses the process pool on ≥ 2 cores): a tampered order is refused before the engine.
     const orders = await service();
     const w = Wallet.createRandom();
