@@ -1,4 +1,4 @@
-// Order signer recovery (EIP-712 digest + libsecp256k1 ecdsaRecover) in a worker thread, batched per event-loop turn, so the main thread keeps its core for I/O, matching and commits.
+// Order signer recovery (EIP-712 digest + libsecp256k1 ecdsaRecover) in a worker thread, one batch in flight (what queues meanwhile goes next as one message), so the main thread keeps its core for I/O, matching and commits.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Address } from '@gridmesh/contracts-abi';
