@@ -100,8 +100,8 @@ describe('orders: entry fast path (nonces in memory, recovery in a worker)', fun
     const queued = Array.from({ length: 200 }, () => dying.recover(CHAIN_ID, signed, sig));
     await new Promise((r) => setImmediate(r));
     await dying.close();
+    // Resolving at all is the check: an order left in the queue would keep this await (and the test) waiting forever.
     const settled = await Promise.allSettled(queued);
-    assert.equal(settled.length, 200);
     assert.ok(settled.some((s) => s.status === 'rejected'), 'the orders still queued are refused by the closed pool');
     // Through the service (which uses the process pool on ≥ 2 cores): a tampered order is refused before the engine.
     const orders = await service();

@@ -88,7 +88,7 @@ export class RecoverPool {
       this.waiters.push({ resolve, reject });
       // One batch in flight at a time: while the worker recovers, later orders queue here and follow as one message
       // when it answers. (With a message per turn, the worker's own queue held many small batches: in the open-loop
-      // bench at 5,000 orders/s that cost ≈ 8 % more server CPU per order and doubled the median latency.)
+      // bench at 5,000 orders/s that cost ≈ 7 % more server CPU per order and 1.6× the median latency.)
       if (this.inFlight.size > 0) return;
       // A full chunk goes at once, so the worker recovers while this thread still parses the rest of the turn's orders
       // (one message per whole turn left the two threads taking turns instead of overlapping).
@@ -104,7 +104,7 @@ export class RecoverPool {
 
   /**
    * Sends every queued order as one message. No cap: the batch grows with the backlog, so a worker that waited for a busy
-   * event loop catches up in one round trip (capped at 64 it fell behind in a run of the open-loop bench).
+   * event loop catches up in one round trip (capped at 64, two of eight open-loop bench runs fell behind).
    */
   private send(): void {
     if (this.queue.length === 0) return;
