@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import secp256k1 from 'secp256k1';
 import { io, type Socket } from 'socket.io-client';
 import { LeanSocketIo } from './lean-socketio.ts';
@@ -365,6 +366,10 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
   const threads0 = threadCpuOf(serverPid);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
+  // The bench client's own GC pauses (start relative to t0, duration): they delay its sends and its reading of acks.
+  const clientGc: [number, number][] = [];
+  const gcObserver = TIMELINE ? new PerformanceObserver((list) => { for (const e of list.getEntries()) clientGc.push([e.startTime - t0, e.duration]); }) : null;
+  gcObserver?.observe({ entryTypes: ['gc'] });
   await new Promise<void>((done) => {
     let i = 0;
     const tick = () => {
@@ -386,7 +391,8 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
     tick();
   });
   await Promise.all(inFlight);
-  if (TIMELINE) printTimeline(transport, timeline, Date.now() - (performance.now() - t0));
+  gcObserver?.disconnect();
+  if (TIMELINE) printTimeline(transport, timeline, clientGc, Date.now() - (performance.now() - t0));
   return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, serverPid);
 }
 
@@ -398,17 +404,25 @@ const ORDER_P99_TARGET_MS = 50;
  * target, with the run's start as epoch ms to line up with server-side logs. It tells a tail made of a few stall
  * episodes (a window or two where nearly every order is late, calm windows around) from a general overload.
  */
-function printTimeline(transport: string, timeline: [number, number][], startEpochMs: number): void {
-  const windows = new Map<number, { worst: number; late: number }>();
-  for (const [at, latency] of timeline) {
-    const w = Math.floor(at / 250);
-    const x = windows.get(w) ?? { worst: 0, late: 0 };
+function printTimeline(transport: string, timeline: [number, number][], clientGc: [number, number][], startEpochMs: number): void {
+  const windows = new Map<number, { worst: number; late: number; gcMs: number }>();
+  const at = (w: number) => {
+    let x = windows.get(w);
+    if (!x) windows.set(w, (x = { worst: 0, late: 0, gcMs: 0 }));
+    return x;
+  };
+  for (const [sent, latency] of timeline) {
+    const x = at(Math.floor(sent / 250));
     x.worst = Math.max(x.worst, latency);
     if (latency > ORDER_P99_TARGET_MS) x.late++;
-    windows.set(w, x);
   }
-  const line = [...windows].sort((a, b) => a[0] - b[0]).map(([w, x]) => `${(w / 4).toFixed(2)}s:${Math.round(x.worst)}${x.late ? `(${x.late})` : ''}`).join(' ');
-  console.log(`  timeline ${transport} from ${Math.round(startEpochMs)} (window start s: worst ms (orders over ${ORDER_P99_TARGET_MS} ms)): ${line}`);
+  for (const [start, ms] of clientGc) if (start >= 0) at(Math.floor(start / 250)).gcMs += ms;
+  const line = [...windows].sort((a, b) => a[0] - b[0])
+    .map(([w, x]) => `${(w / 4).toFixed(2)}s:${Math.round(x.worst)}${x.late ? `(${x.late})` : ''}${x.gcMs >= 1 ? `[gc ${Math.round(x.gcMs)}]` : ''}`).join(' ');
+  const gcTotal = clientGc.reduce((sum, [, ms]) => sum + ms, 0);
+  const gcWorst = clientGc.reduce((worst, [, ms]) => Math.max(worst, ms), 0);
+  console.log(`  timeline ${transport} from ${Math.round(startEpochMs)} (window start s: worst ms (orders over ${ORDER_P99_TARGET_MS} ms) [bench client GC ms]): ${line}`);
+  console.log(`  bench client GC during the run: ${clientGc.length} pauses, ${Math.round(gcTotal)} ms in all, longest ${Math.round(gcWorst)} ms`);
 }
 
 function finish(transport: string, mode: OrderRun['mode'], offered: number | null, latencies: number[], accepted: number, trades: number, firstRefusal: string,
