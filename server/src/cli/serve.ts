@@ -9,7 +9,7 @@ import { SERVER_NODE_FLAGS, serverNodeFlagsGiven } from './node-flags.ts';
 
 const log = pinoLogger();
 if (!serverNodeFlagsGiven()) {
-  log.info('started without the server\'s Node.js flags: under heavy order load V8 collects garbage ≈ 3× more often (npm run serve passes them)', { flags: SERVER_NODE_FLAGS.join(' ') });
+  log.info('started without the server\'s Node.js flags: under heavy order load V8 collects garbage more often, and its full collections lengthen the order latency tail (npm run serve passes them)', { flags: SERVER_NODE_FLAGS.join(' ') });
 }
 let chain: ChainAdapter | null = null;
 try {
