@@ -269,6 +269,10 @@ const ORDER_SECONDS = Number(process.env.BENCH_ORDER_SECONDS ?? 6);
  */
 const REST_CONNECTIONS = Number(process.env.BENCH_REST_CONNECTIONS ?? PARTICIPANTS);
 const ORDER_TRANSPORTS = (process.env.BENCH_ORDER_TRANSPORTS ?? 'socket.io,rest').split(',');
+/** Diagnostic: print each open-loop run's latency per 250 ms of send time (see printTimeline). */
+const TIMELINE = process.env.BENCH_TIMELINE === '1';
+/** The issue's order latency target: p99 at the first offered rate. */
+const ORDER_P99_TARGET_MS = 50;
 
 /** A signed order and its JSON, encoded before timing as a client would have it ready to send. */
 type SignedOrder = SignedOrderFields & { signature: `0x${string}`; json: string };
@@ -396,12 +400,9 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
   return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, serverPid);
 }
 
-const TIMELINE = process.env.BENCH_TIMELINE === '1';
-/** The issue's order latency target: p99 at the first offered rate. */
-const ORDER_P99_TARGET_MS = 50;
 /**
- * Diagnostic (BENCH_TIMELINE=1): per 250 ms of scheduled send time, the worst latency and how many orders missed the
- * target, with the run's start as epoch ms to line up with server-side logs. It tells a tail made of a few stall
+ * Diagnostic (BENCH_TIMELINE=1): per 250 ms of scheduled send time, the worst latency, how many orders missed the
+ * target and the bench client's GC pauses, with the run's start as epoch ms to line up with server-side logs. It tells a tail made of a few stall
  * episodes (a window or two where nearly every order is late, calm windows around) from a general overload.
  */
 function printTimeline(transport: string, timeline: [number, number][], clientGc: [number, number][], startEpochMs: number): void {

@@ -17,6 +17,7 @@
  */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64', '--initial-old-space-size=1024'] as const;
 
+/** Whether this process runs with the flags above (on its command line or in NODE_OPTIONS). */
 export function serverNodeFlagsGiven(): boolean {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   return SERVER_NODE_FLAGS.every((flag) => given.includes(flag));
