@@ -107,6 +107,29 @@ function cpuSecondsOf(pid: number, thread?: number): number {
   }
 }
 
+/**
+ * The whole machine's CPU (jiffies from /proc/stat: busy, of it the kernel's and steal) and the sectors written to its
+ * disks (/proc/diskstats; the whole disks of /sys/block, not loop or RAM devices, nor device-mapper and md devices, which
+ * sit on those disks and would count their writes twice). The process figures above leave out the kernel's own
+ * threads: writeback of the WAL, loopback and interrupt work.
+ */
+interface MachineSample { busy: number; kernel: number; steal: number; sectorsWritten: number }
+function machineSample(): MachineSample {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = cpu;
+    const disks = new Set(readdirSync('/sys/block').filter((name) => !/^(loop|ram|zram|dm-|md)/.test(name)));
+    let sectorsWritten = 0;
+    for (const line of readFileSync('/proc/diskstats', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (disks.has(f[2])) sectorsWritten += Number(f[9]);
+    }
+    return { busy: user + nice + system + irq + softirq + steal, kernel: system + irq + softirq, steal, sectorsWritten };
+  } catch {
+    return { busy: Number.NaN, kernel: Number.NaN, steal: Number.NaN, sectorsWritten: Number.NaN };
+  }
+}
+
 /** CPU seconds per thread of a process (tid → seconds), to tell the event loop from worker and V8 helper threads. */
 function threadCpuOf(pid: number): Map<number, number> {
   const out = new Map<number, number>();
@@ -298,6 +321,11 @@ interface OrderRun {
   /** CPU seconds of the server's other threads, busiest first (worker threads: signer recovery, SQLite writer; V8 helpers). */
   otherThreadsCpuS: number[];
   clientCpuS: number;
+  /** The whole machine over the run: CPU seconds busy, of them the kernel's and steal; MB written to disk (writeback included). */
+  machineBusyS: number;
+  machineKernelS: number;
+  machineStealS: number;
+  diskWrittenMB: number;
   firstRefusal: string;
 }
 interface OrderBenchResult { participants: number; runs: OrderRun[] }
@@ -331,6 +359,7 @@ async function closedLoop(transport: string, send: Send, orders: SignedOrder[][]
   const main0 = cpuSecondsOf(serverPid, serverPid);
   const threads0 = threadCpuOf(serverPid);
   const client0 = process.cpuUsage();
+  const machine0 = machineSample();
   const t0 = performance.now();
   await Promise.all(orders.map(async (list, p) => {
     for (const o of list) {
@@ -342,7 +371,7 @@ async function closedLoop(transport: string, send: Send, orders: SignedOrder[][]
       trades += r.trades;
     }
   }));
-  return finish(transport, 'saturation', null, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, serverPid);
+  return finish(transport, 'saturation', null, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, machine0, serverPid);
 }
 
 /**
@@ -369,6 +398,7 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
   const main0 = cpuSecondsOf(serverPid, serverPid);
   const threads0 = threadCpuOf(serverPid);
   const client0 = process.cpuUsage();
+  const machine0 = machineSample();
   const t0 = performance.now();
   // The bench client's own GC pauses (start relative to t0, duration): they delay its sends and its reading of acks.
   const clientGc: [number, number][] = [];
@@ -397,7 +427,7 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
   await Promise.all(inFlight);
   gcObserver?.disconnect();
   if (TIMELINE) printTimeline(transport, timeline, clientGc, Date.now() - (performance.now() - t0));
-  return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, serverPid);
+  return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, machine0, serverPid);
 }
 
 /**
@@ -427,7 +457,8 @@ function printTimeline(transport: string, timeline: [number, number][], clientGc
 }
 
 function finish(transport: string, mode: OrderRun['mode'], offered: number | null, latencies: number[], accepted: number, trades: number, firstRefusal: string,
-  ms: number, cpu0: number, main0: number, threads0: Map<number, number>, client0: NodeJS.CpuUsage, serverPid: number): OrderRun {
+  ms: number, cpu0: number, main0: number, threads0: Map<number, number>, client0: NodeJS.CpuUsage, machine0: MachineSample, serverPid: number): OrderRun {
+  const machine = machineSample();
   const serverCpuS = cpuSecondsOf(serverPid) - cpu0;
   const mainCpuS = cpuSecondsOf(serverPid, serverPid) - main0;
   const otherThreadsCpuS = [...threadCpuOf(serverPid)].filter(([tid]) => tid !== serverPid)
@@ -438,6 +469,9 @@ function finish(transport: string, mode: OrderRun['mode'], offered: number | nul
     transport, mode, offered, orders: latencies.length, accepted, ms: Math.round(ms), perSec: rate(accepted, ms),
     p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: Math.round(latencies[latencies.length - 1] ?? Number.NaN),
     trades, serverCpuS: Math.round(serverCpuS * 100) / 100, mainCpuS: Math.round(mainCpuS * 100) / 100, otherThreadsCpuS, clientCpuS: Math.round(((client.user + client.system) / 1e6) * 100) / 100, firstRefusal,
+    // Jiffies are 1/100 s (CLK_TCK), sectors 512 bytes.
+    machineBusyS: (machine.busy - machine0.busy) / 100, machineKernelS: (machine.kernel - machine0.kernel) / 100, machineStealS: (machine.steal - machine0.steal) / 100,
+    diskWrittenMB: Math.round(((machine.sectorsWritten - machine0.sectorsWritten) * 512) / 1e5) / 10,
   };
 }
 
@@ -590,6 +624,7 @@ if (orders) {
     const label = r.mode === 'saturation' ? 'saturation' : `open ${r.offered!.toLocaleString('en')}/s`;
     console.log(`  ${r.transport.padEnd(9)} ${label.padEnd(15)} ${r.accepted.toLocaleString('en')}/${r.orders.toLocaleString('en')} accepted in ${r.ms} ms → ${r.perSec.toLocaleString('en')} orders/s; latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms; ${r.trades} trades`);
     console.log(`  ${''.padEnd(25)} server ${r.serverCpuS} CPU-s = ${((r.serverCpuS * 1000) / r.orders).toFixed(3)} ms CPU per order (${(r.serverCpuS / wall).toFixed(2)} cores; main thread ${((r.mainCpuS * 1000) / r.orders).toFixed(3)} ms per order, ${(r.mainCpuS / wall).toFixed(2)} cores); bench client ${r.clientCpuS} CPU-s (${(r.clientCpuS / wall).toFixed(2)} cores, ${Math.round((100 * r.clientCpuS) / (wall * cores))} % of the machine)`);
+    console.log(`  ${''.padEnd(25)} machine ${(r.machineBusyS / wall).toFixed(2)} of ${cores} cores busy (kernel ${(r.machineKernelS / wall).toFixed(2)}, steal ${(r.machineStealS / wall).toFixed(2)}) = ${((r.machineBusyS * 1000) / r.orders).toFixed(3)} ms CPU per order in all; disk ${r.diskWrittenMB} MB written (${((r.diskWrittenMB * 1000) / r.orders).toFixed(1)} kB per order, writeback of earlier runs included)`);
     console.log(`  ${''.padEnd(25)} server threads, ms CPU per order: main ${((r.mainCpuS * 1000) / r.orders).toFixed(3)}; others ${r.otherThreadsCpuS.slice(0, 4).map((c) => ((c * 1000) / r.orders).toFixed(3)).join(', ') || 'none'}${r.otherThreadsCpuS.length > 4 ? ` (+${r.otherThreadsCpuS.length - 4} more threads, ${((r.otherThreadsCpuS.slice(4).reduce((a, b) => a + b, 0) * 1000) / r.orders).toFixed(3)})` : ''}`);
     if (r.firstRefusal) console.log(`  ${''.padEnd(25)} first refusal: ${r.firstRefusal.slice(0, 300)}`);
   }
