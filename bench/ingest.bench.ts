@@ -355,11 +355,7 @@ async function closedLoop(transport: string, send: Send, orders: SignedOrder[][]
   let accepted = 0;
   let trades = 0;
   let firstRefusal = '';
-  const cpu0 = cpuSecondsOf(serverPid);
-  const main0 = cpuSecondsOf(serverPid, serverPid);
-  const threads0 = threadCpuOf(serverPid);
-  const client0 = process.cpuUsage();
-  const machine0 = machineSample();
+  const start = sampleRunStart(serverPid);
   const t0 = performance.now();
   await Promise.all(orders.map(async (list, p) => {
     for (const o of list) {
@@ -371,7 +367,7 @@ async function closedLoop(transport: string, send: Send, orders: SignedOrder[][]
       trades += r.trades;
     }
   }));
-  return finish(transport, 'saturation', null, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, machine0, serverPid);
+  return finish(transport, 'saturation', null, latencies, accepted, trades, firstRefusal, performance.now() - t0, start, serverPid);
 }
 
 /**
@@ -394,11 +390,7 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
   let trades = 0;
   let firstRefusal = '';
   const inFlight: Promise<void>[] = [];
-  const cpu0 = cpuSecondsOf(serverPid);
-  const main0 = cpuSecondsOf(serverPid, serverPid);
-  const threads0 = threadCpuOf(serverPid);
-  const client0 = process.cpuUsage();
-  const machine0 = machineSample();
+  const start = sampleRunStart(serverPid);
   const t0 = performance.now();
   // The bench client's own GC pauses (start relative to t0, duration): they delay its sends and its reading of acks.
   const clientGc: [number, number][] = [];
@@ -427,13 +419,14 @@ async function openLoop(transport: string, send: Send, orders: SignedOrder[][], 
   await Promise.all(inFlight);
   gcObserver?.disconnect();
   if (TIMELINE) printTimeline(transport, timeline, clientGc, Date.now() - (performance.now() - t0));
-  return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, cpu0, main0, threads0, client0, machine0, serverPid);
+  return finish(transport, 'open', offered, latencies, accepted, trades, firstRefusal, performance.now() - t0, start, serverPid);
 }
 
 /**
  * Diagnostic (BENCH_TIMELINE=1): per 250 ms of scheduled send time, the worst latency, how many orders missed the
- * target and the bench client's GC pauses, with the run's start as epoch ms to line up with server-side logs. It tells a tail made of a few stall
- * episodes (a window or two where nearly every order is late, calm windows around) from a general overload.
+ * target and the bench client's GC pauses, with the run's start as epoch ms to line up with server-side logs. It tells
+ * a tail made of a few stall episodes (a window or two where nearly every order is late, calm windows around) from a
+ * general overload.
  */
 function printTimeline(transport: string, timeline: [number, number][], clientGc: [number, number][], startEpochMs: number): void {
   const windows = new Map<number, { worst: number; late: number; gcMs: number }>();
@@ -456,14 +449,24 @@ function printTimeline(transport: string, timeline: [number, number][], clientGc
   console.log(`  bench client GC during the run: ${clientGc.length} pauses, ${Math.round(gcTotal)} ms in all, longest ${Math.round(gcWorst)} ms`);
 }
 
+/** The counters an order run's figures are the difference of: the server's CPU (all threads, and each), the client's, the machine's. */
+interface RunStart { serverCpu: number; mainCpu: number; threads: Map<number, number>; client: NodeJS.CpuUsage; machine: MachineSample }
+function sampleRunStart(serverPid: number): RunStart {
+  return {
+    serverCpu: cpuSecondsOf(serverPid), mainCpu: cpuSecondsOf(serverPid, serverPid), threads: threadCpuOf(serverPid),
+    client: process.cpuUsage(), machine: machineSample(),
+  };
+}
+
 function finish(transport: string, mode: OrderRun['mode'], offered: number | null, latencies: number[], accepted: number, trades: number, firstRefusal: string,
-  ms: number, cpu0: number, main0: number, threads0: Map<number, number>, client0: NodeJS.CpuUsage, machine0: MachineSample, serverPid: number): OrderRun {
+  ms: number, start: RunStart, serverPid: number): OrderRun {
   const machine = machineSample();
-  const serverCpuS = cpuSecondsOf(serverPid) - cpu0;
-  const mainCpuS = cpuSecondsOf(serverPid, serverPid) - main0;
+  const machine0 = start.machine;
+  const serverCpuS = cpuSecondsOf(serverPid) - start.serverCpu;
+  const mainCpuS = cpuSecondsOf(serverPid, serverPid) - start.mainCpu;
   const otherThreadsCpuS = [...threadCpuOf(serverPid)].filter(([tid]) => tid !== serverPid)
-    .map(([tid, s]) => Math.round((s - (threads0.get(tid) ?? 0)) * 100) / 100).filter((s) => s > 0).sort((a, b) => b - a);
-  const client = process.cpuUsage(client0);
+    .map(([tid, s]) => Math.round((s - (start.threads.get(tid) ?? 0)) * 100) / 100).filter((s) => s > 0).sort((a, b) => b - a);
+  const client = process.cpuUsage(start.client);
   latencies.sort((a, b) => a - b);
   return {
     transport, mode, offered, orders: latencies.length, accepted, ms: Math.round(ms), perSec: rate(accepted, ms),
