@@ -6,7 +6,7 @@
 // Orders come from 1,000 participants; about 70 % of them fill a resting order (a trade and a maker update), as in the
 // ingest bench.
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Address, Hex } from '@gridmesh/contracts-abi';
@@ -58,6 +58,9 @@ function orderCommit(i: number): MarketCommit {
   return { entry: { market: 'demo', slot, command: JSON.stringify({ type: 'submit', ...order }), time: order.createdAt }, nonce: { participant, nonce }, orders, trades, slots: [] };
 }
 
+// Bytes this process wrote (WAL frames and its checkpoints' copies): the figure the schema decides, free of timing noise.
+const written = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN);
+const written0 = written();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 for (let i = 0; i < N; i += GROUP) {
@@ -67,6 +70,6 @@ for (let i = 0; i < N; i += GROUP) {
 }
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
-console.log(`${variant}: ${N.toLocaleString('en')} orders in groups of ${GROUP}: wall ${((wallMs * 1000) / N).toFixed(1)} µs/order, CPU ${((cpu.user + cpu.system) / N).toFixed(1)} µs/order (system ${(cpu.system / N).toFixed(1)})`);
+console.log(`${variant}: ${N.toLocaleString('en')} orders in groups of ${GROUP}: wall ${((wallMs * 1000) / N).toFixed(1)} µs/order, CPU ${((cpu.user + cpu.system) / N).toFixed(1)} µs/order (system ${(cpu.system / N).toFixed(1)}), written ${((written() - written0) / N / 1024).toFixed(1)} kB/order`);
 db.close();
 rmSync(dir, { recursive: true, force: true });

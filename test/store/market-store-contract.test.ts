@@ -120,6 +120,46 @@ function marketContract(name: string, target: () => Target | null, skipReason: s
       assert.equal(await store.market.slot('other', S0), null);
     });
 
+    it("finds a participant's trades through its orders: fills across commits and groups, a trade between its own orders once", async () => {
+      const e = P(8);
+      const f = P(9);
+      const slot = S0 + 240_000;
+      const fill = (seq: number, buyOrder: string, sellOrder: string): TradeRecord => ({
+        id: `demo-${slot}-${seq}`, market: 'demo', slot, seq, buyOrder, sellOrder, buyer: buyOrder.split('-')[0] as Address, seller: sellOrder.split('-')[0] as Address,
+        price: '150000', quantityWh: 10, time: slot - 30_000 + seq,
+      });
+      await store.market.commit(commit(slot, '{"e":1}', { nonce: { participant: e, nonce: 1 }, orders: [order(e, 1, slot)] }));
+      await store.market.commit(commit(slot, '{"f":1}', {
+        nonce: { participant: f, nonce: 1 },
+        orders: [order(e, 1, slot, { filledWh: 10, remainingWh: 90 }), order(f, 1, slot, { side: 'bid', quantityWh: 10, filledWh: 10, remainingWh: 0, status: 'filled' })],
+        trades: [fill(1, `${f}-1`, `${e}-1`)],
+      }));
+      // A group: f fills e's ask again, then e's own bid crosses its ask (a trade both of its orders list).
+      const group = [
+        commit(slot, '{"f":2}', {
+          nonce: { participant: f, nonce: 2 },
+          orders: [order(e, 1, slot, { filledWh: 20, remainingWh: 80 }), order(f, 2, slot, { side: 'bid', quantityWh: 10, filledWh: 10, remainingWh: 0, status: 'filled' })],
+          trades: [fill(2, `${f}-2`, `${e}-1`)],
+        }),
+        commit(slot, '{"e":2}', {
+          nonce: { participant: e, nonce: 2 },
+          orders: [order(e, 1, slot, { filledWh: 30, remainingWh: 70 }), order(e, 2, slot, { side: 'bid', quantityWh: 10, filledWh: 10, remainingWh: 0, status: 'filled' })],
+          trades: [fill(3, `${e}-2`, `${e}-1`)],
+        }),
+      ];
+      if (store.market.commitMany) await store.market.commitMany(group);
+      else for (const c of group) await store.market.commit(c);
+      assert.deepEqual((await store.market.trades({ participant: e })).map((x) => x.seq), [1, 2, 3]);
+      assert.deepEqual((await store.market.trades({ participant: f })).map((x) => x.seq), [1, 2]);
+      assert.deepEqual(await store.market.trades({ participant: f }), [fill(1, `${f}-1`, `${e}-1`), fill(2, `${f}-2`, `${e}-1`)]);
+      assert.deepEqual((await store.market.trades({ participant: e, from: slot, to: slot + 1 })).map((x) => x.seq), [1, 2, 3]);
+      assert.deepEqual((await store.market.trades({ participant: e, from: slot + 1 })).length, 0);
+      assert.deepEqual((await store.market.trades({ participant: e, market: 'other' })).length, 0);
+      assert.deepEqual((await store.market.trades({ participant: e, limit: 2 })).map((x) => x.seq), [1, 2]);
+      assert.equal((await store.market.order(`${e}-1`))?.filledWh, 30);
+      assert.deepEqual((await store.market.orders({ participant: e })).map((o) => o.nonce), [2, 1]);
+    });
+
     it('keeps the journal, orders and slots across a reopen', async () => {
       await store.close();
       store = await t.open();

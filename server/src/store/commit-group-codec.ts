@@ -7,7 +7,7 @@ const key = (a: string) => a.toLowerCase();
 export type CommitCell = string | number | null;
 
 /** Row tags of an encoded commit group, each followed by its columns in the statement's parameter order. */
-export const CommitRow = { Nonce: 1, Journal: 2, Trade: 3, Order: 4, Slot: 5, NewOrder: 6 } as const;
+export const CommitRow = { Nonce: 1, Journal: 2, Trade: 3, Order: 4, Slot: 5, NewOrder: 6, TradeRefs: 7 } as const;
 const Row = CommitRow;
 
 /** Whether the commit creates the order whose id carries its nonce (a submission). */
@@ -28,6 +28,13 @@ export function encodeCommitGroup(changes: MarketCommit[]): CommitCell[] {
   const slots = new Map<string, SlotRecord>();
   /** Orders submitted in this group: inserted (a second submission of the same id fails the group), not upserted. */
   const submitted = new Set<string>();
+  /**
+   * Each order's trades of this group, as `,<trade id>` appended to its row's `trade_refs`: a participant's trades are found
+   * through its orders (whose ids begin with its address), so no trade index by buyer or seller takes a random page
+   * write per trade.
+   */
+  const refs = new Map<string, string>();
+  const addRef = (orderId: string, tradeId: string) => refs.set(orderId, `${refs.get(orderId) ?? ''},${tradeId}`);
   for (const c of changes) {
     // A submission's nonce is recorded by its order's id (`orderIdOf`): no separate nonce row (a random B-tree insert
     // per order, ≈ 20 % of the writer's time). Amendments and cancellations keep their nonce rows.
@@ -37,14 +44,21 @@ export function encodeCommitGroup(changes: MarketCommit[]): CommitCell[] {
       submitted.add(id);
     } else if (c.nonce) out.push(Row.Nonce, key(c.nonce.participant), c.nonce.nonce);
     out.push(Row.Journal, c.entry.market, c.entry.slot, c.entry.command, c.entry.time);
-    for (const t of c.trades) out.push(Row.Trade, t.id, t.market, t.slot, t.seq, t.buyOrder, t.sellOrder, key(t.buyer), key(t.seller), t.price, t.quantityWh, t.time);
+    for (const t of c.trades) {
+      out.push(Row.Trade, t.id, t.market, t.slot, t.seq, t.buyOrder, t.sellOrder, key(t.buyer), key(t.seller), t.price, t.quantityWh, t.time);
+      addRef(t.buyOrder, t.id);
+      if (t.sellOrder !== t.buyOrder) addRef(t.sellOrder, t.id);
+    }
     for (const o of c.orders) orders.set(o.id, o);
     for (const sl of c.slots) slots.set(`${sl.market}\u0000${sl.slot}`, sl);
   }
   for (const o of orders.values()) {
     out.push(submitted.has(o.id) ? Row.NewOrder : Row.Order, o.id, o.market, o.slot, key(o.participant), o.side, o.price, o.quantityWh, o.filledWh, o.remainingWh,
-      o.timeInForce, o.status, o.nonce, o.expiry, o.signature, key(o.signer), o.source, o.createdAt, o.updatedAt);
+      o.timeInForce, o.status, o.nonce, o.expiry, o.signature, key(o.signer), o.source, o.createdAt, o.updatedAt, refs.get(o.id) ?? '');
+    refs.delete(o.id);
   }
+  // A trade whose order is not among the group's records (the engine always sends both, the port does not demand it).
+  for (const [orderId, list] of refs) out.push(Row.TradeRefs, orderId, list);
   for (const sl of slots.values()) {
     out.push(Row.Slot, sl.market, sl.slot, sl.state, sl.stateSince, sl.tradeCount, sl.volumeWh, sl.turnover, sl.clearingPrice,
       sl.settlement ? JSON.stringify(sl.settlement) : null);

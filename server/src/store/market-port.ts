@@ -120,7 +120,10 @@ export interface MarketRepo {
   order(id: string): Promise<OrderRecord | null>;
   /** Newest first. */
   orders(query: OrderQuery): Promise<OrderRecord[]>;
-  /** By slot then seq, ascending. */
+  /**
+   * By slot then seq, ascending. With `participant`: the trades of its orders, which the engine commits with the trade
+   * or before it (the SQLite adapter finds them through the orders; a trade naming an order never stored is not its).
+   */
   trades(query: TradeQuery): Promise<TradeRecord[]>;
   upsertSlot(slot: SlotRecord): Promise<void>;
   slot(market: string, slot: number): Promise<SlotRecord | null>;
