@@ -99,7 +99,7 @@ function marketContract(name: string, target: () => Target | null, skipReason: s
       assert.equal((await store.market.journal('demo', [S0])).length, journalBefore + 4, 'refused commits left no journal rows');
     });
 
-    it('queries orders newest first by participant, status and slot; trades by participant and slot range; slots by range and state', async () => {
+    it('queries orders newest first by participant, status, slot and slots from one on; trades by participant and slot range; slots by range and state', async () => {
       const c = P(5);
       for (let n = 1; n <= 4; n++) {
         await store.market.commit(commit(S0 + (n % 2) * 60_000, `{"c":${n}}`, { nonce: { participant: c, nonce: n }, orders: [order(c, n, S0 + (n % 2) * 60_000, { status: n === 4 ? 'cancelled' : 'open' })] }));
@@ -107,6 +107,8 @@ function marketContract(name: string, target: () => Target | null, skipReason: s
       assert.deepEqual((await store.market.orders({ participant: c })).map((o) => o.nonce), [4, 3, 2, 1]);
       assert.deepEqual((await store.market.orders({ participant: c, status: 'open' })).map((o) => o.nonce), [3, 2, 1]);
       assert.deepEqual((await store.market.orders({ participant: c, slot: S0 })).map((o) => o.nonce), [4, 2]);
+      assert.deepEqual((await store.market.orders({ participant: c, fromSlot: S0 + 60_000 })).map((o) => o.nonce), [3, 1]);
+      assert.deepEqual((await store.market.orders({ participant: c, fromSlot: S0 })).map((o) => o.nonce), [4, 3, 2, 1]);
       assert.deepEqual((await store.market.orders({ participant: c, limit: 1 })).map((o) => o.nonce), [4]);
       await store.market.commit(commit(S0 + 120_000, '{"t":1}', { trades: [trade(S0 + 120_000, 1, c, P(6)), trade(S0 + 120_000, 2, P(6), c)] }));
       assert.deepEqual((await store.market.trades({ participant: c })).map((x) => x.seq), [1, 2]);

@@ -87,8 +87,8 @@ export class RuleRunner {
     const slots = openSlots(this.market, now);
     const ruleOrders: RuleOrderView[] = [];
     for (const p of new Set(records.map((r) => r.participant.toLowerCase()))) {
-      for (const o of await this.store.market.orders({ participant: p as Address, market: this.market.name, status: 'all', limit: 10_000 })) {
-        if (o.source !== 'rule' || o.slot < slots[0]) continue;
+      for (const o of await this.store.market.orders({ participant: p as Address, market: this.market.name, fromSlot: slots[0], status: 'all', limit: 10_000 })) {
+        if (o.source !== 'rule') continue;
         ruleOrders.push({ id: o.id, participant: o.participant, slot: o.slot, side: o.side, price: BigInt(o.price), remainingWh: o.remainingWh, filledWh: o.filledWh, open: o.status === 'open' });
       }
     }

@@ -99,6 +99,7 @@ export async function mongoMarketRepo(conn: Connection): Promise<MarketRepo> {
       if (query.participant) filter.participant = key(query.participant);
       if (query.market) filter.market = query.market;
       if (query.slot !== undefined) filter.slot = query.slot;
+      else if (query.fromSlot !== undefined) filter.slot = { $gte: query.fromSlot };
       if (query.status && query.status !== 'all') filter.status = query.status;
       const docs = await Orders.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit ?? 500).lean<OrderDoc[]>();
       return docs.map((d) => strip(d) as OrderRecord);

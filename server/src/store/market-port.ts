@@ -94,6 +94,8 @@ export interface OrderQuery {
   participant?: Address;
   market?: string;
   slot?: number;
+  /** Slots from this one on (slot ≥ fromSlot): a participant's orders in the open slots without reading its history. */
+  fromSlot?: number;
   status?: OrderStatus | 'all';
   limit?: number;
 }

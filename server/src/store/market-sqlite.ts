@@ -298,6 +298,7 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
       if (query.participant) { where.push('id >= ? AND id < ?'); args.push(...orderIdRange(query.participant)); }
       if (query.market) { where.push('market = ?'); args.push(query.market); }
       if (query.slot !== undefined) { where.push('slot = ?'); args.push(query.slot); }
+      if (query.fromSlot !== undefined) { where.push('slot >= ?'); args.push(query.fromSlot); }
       if (query.status && query.status !== 'all') { where.push('status = ?'); args.push(query.status); }
       const sql = `SELECT * FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
       return (db.prepare(sql).all(...args, query.limit ?? 500) as OrderRow[]).map(toOrder);
