@@ -10,6 +10,16 @@ export type CommitCell = string | number | null;
 export const CommitRow = { Nonce: 1, Journal: 2, Trade: 3, Order: 4, Slot: 5, NewOrder: 6, TradeRefs: 7 } as const;
 const Row = CommitRow;
 
+/**
+ * Notes a trade in its orders' `trade_refs` lists (order id → `,<trade id>…`): a participant's trades are found through
+ * its orders (whose ids begin with its address), so no trade index by buyer or seller takes a random page write per
+ * trade. A trade between two orders of one participant is listed by both, once each.
+ */
+export function addTradeRefs(refs: Map<string, string>, tradeId: string, buyOrder: string, sellOrder: string): void {
+  refs.set(buyOrder, `${refs.get(buyOrder) ?? ''},${tradeId}`);
+  if (sellOrder !== buyOrder) refs.set(sellOrder, `${refs.get(sellOrder) ?? ''},${tradeId}`);
+}
+
 /** Whether the commit creates the order whose id carries its nonce (a submission). */
 export function recordedByOrder(c: MarketCommit): boolean {
   if (!c.nonce) return false;
@@ -28,13 +38,8 @@ export function encodeCommitGroup(changes: MarketCommit[]): CommitCell[] {
   const slots = new Map<string, SlotRecord>();
   /** Orders submitted in this group: inserted (a second submission of the same id fails the group), not upserted. */
   const submitted = new Set<string>();
-  /**
-   * Each order's trades of this group, as `,<trade id>` appended to its row's `trade_refs`: a participant's trades are found
-   * through its orders (whose ids begin with its address), so no trade index by buyer or seller takes a random page
-   * write per trade.
-   */
+  /** Each order's trades of this group (`addTradeRefs`), appended to its row's `trade_refs`. */
   const refs = new Map<string, string>();
-  const addRef = (orderId: string, tradeId: string) => refs.set(orderId, `${refs.get(orderId) ?? ''},${tradeId}`);
   for (const c of changes) {
     // A submission's nonce is recorded by its order's id (`orderIdOf`): no separate nonce row (a random B-tree insert
     // per order, ≈ 20 % of the writer's time). Amendments and cancellations keep their nonce rows.
@@ -46,8 +51,7 @@ export function encodeCommitGroup(changes: MarketCommit[]): CommitCell[] {
     out.push(Row.Journal, c.entry.market, c.entry.slot, c.entry.command, c.entry.time);
     for (const t of c.trades) {
       out.push(Row.Trade, t.id, t.market, t.slot, t.seq, t.buyOrder, t.sellOrder, key(t.buyer), key(t.seller), t.price, t.quantityWh, t.time);
-      addRef(t.buyOrder, t.id);
-      if (t.sellOrder !== t.buyOrder) addRef(t.sellOrder, t.id);
+      addTradeRefs(refs, t.id, t.buyOrder, t.sellOrder);
     }
     for (const o of c.orders) orders.set(o.id, o);
     for (const sl of c.slots) slots.set(`${sl.market}\u0000${sl.slot}`, sl);

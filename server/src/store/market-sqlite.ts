@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Address, Hex, OrderSide, TimeInForce } from '@gridmesh/contracts-abi';
 import { MarketWriterThread, writerThreadEnabled } from './market-writer-thread.ts';
 import { backstopFrames, walCheckpointerSettings } from './wal-checkpointer.ts';
-import { CommitRow as Row, encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
+import { CommitRow as Row, addTradeRefs, encodeCommitGroup, type CommitCell } from './commit-group-codec.ts';
 import {
   orderIdOf, type JournalEntry, type MarketCommit, type MarketRepo, type OrderRecord, type OrderSource, type OrderStatus, type SlotRecord, type SlotState, type TradeQuery, type TradeRecord,
 } from './market-port.ts';
@@ -201,10 +201,8 @@ function migrateParticipantLookups(db: Database.Database): void {
   db.transaction(() => {
     db.exec("ALTER TABLE orders ADD COLUMN trade_refs TEXT NOT NULL DEFAULT ''");
     const refs = new Map<string, string>();
-    const add = (orderId: string, tradeId: string) => refs.set(orderId, `${refs.get(orderId) ?? ''},${tradeId}`);
     for (const t of db.prepare('SELECT id, buy_order, sell_order FROM trades ORDER BY market, slot, seq').iterate() as Iterable<{ id: string; buy_order: string; sell_order: string }>) {
-      add(t.buy_order, t.id);
-      if (t.sell_order !== t.buy_order) add(t.sell_order, t.id);
+      addTradeRefs(refs, t.id, t.buy_order, t.sell_order);
     }
     const set = db.prepare('UPDATE orders SET trade_refs = ? WHERE id = ?');
     for (const [orderId, list] of refs) set.run(list, orderId);
@@ -235,6 +233,7 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
     nonceUsed: db.prepare('SELECT 1 FROM order_nonces WHERE participant = ? AND nonce = ? UNION ALL SELECT 1 FROM orders WHERE id = ?'),
     noncesOf: db.prepare('SELECT nonce FROM order_nonces WHERE participant = ?').pluck(),
     orderIdsOf: db.prepare('SELECT id FROM orders WHERE id >= ? AND id < ?').pluck(),
+    tradeRefsOf: db.prepare("SELECT trade_refs FROM orders WHERE id >= ? AND id < ? AND trade_refs <> ''").pluck(),
     tradeById: db.prepare('SELECT * FROM trades WHERE id = ?'),
     upsertSlot: db.prepare(
       `INSERT INTO slots(market,slot,state,state_since,trade_count,volume_wh,turnover,clearing_price,settlement)
@@ -248,14 +247,10 @@ export function sqliteMarketRepo(db: Database.Database): MarketRepo {
   };
   /** A participant's trades: those its orders list (PARTICIPANT_LOOKUPS), by slot then seq. */
   const participantTrades = (participant: Address, query: TradeQuery): TradeRecord[] => {
-    // The slot range applies to the trades, not to the orders listing them.
-    const where = ['id >= ?', 'id < ?', "trade_refs <> ''"];
-    const args: (string | number)[] = [...orderIdRange(participant)];
-    if (query.market) { where.push('market = ?'); args.push(query.market); }
-    const orders = db.prepare(`SELECT trade_refs FROM orders WHERE ${where.join(' AND ')}`).pluck().all(...args) as string[];
-    // A trade between two orders of the same participant is listed by both.
+    // Market and slot range apply to the trades themselves, not to the orders listing them.
     const ids = new Set<string>();
-    for (const list of orders) for (const id of list.split(',')) if (id !== '') ids.add(id);
+    // A trade between two orders of the same participant is listed by both.
+    for (const list of q.tradeRefsOf.all(...orderIdRange(participant)) as string[]) for (const id of list.split(',')) if (id !== '') ids.add(id);
     const rows: TradeRow[] = [];
     for (const id of ids) {
       const row = q.tradeById.get(id) as TradeRow | undefined;
